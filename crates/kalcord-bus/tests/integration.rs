@@ -1,0 +1,4 @@
+mod integration {
+    mod common;
+    mod contract;
+}

@@ -1,0 +1,6 @@
+mod integration {
+    mod common;
+    mod layering;
+    mod secrets;
+    mod vault;
+}

@@ -1,0 +1,113 @@
+//! Channel messages with the bot token.
+
+use serde_json::Value;
+
+use super::{Ctx, Reply};
+use crate::api_error::ApiError;
+use crate::perms::{READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
+use crate::records::MessageSource;
+use crate::world::World;
+use crate::world::json as render;
+use crate::world::messages::{NewMessage, validate_body};
+
+/// The channel, and the bot's access to it (50001 without VIEW_CHANNEL, 50013 without `extra`).
+fn channel_access(world: &World, channel_id: u64, extra: u64) -> Result<(), ApiError> {
+    let channel = world.channels.get(&channel_id).ok_or_else(ApiError::unknown_channel)?;
+    if let Some(guild_id) = channel.guild_id {
+        let bits = world.bot_permissions_in(guild_id);
+        if bits & VIEW_CHANNEL == 0 {
+            return Err(ApiError::missing_access());
+        }
+        if bits & extra != extra {
+            return Err(ApiError::missing_permissions());
+        }
+    }
+    Ok(())
+}
+
+fn message_in(world: &World, channel_id: u64, message_id: u64) -> Result<(), ApiError> {
+    match world.messages.get(&message_id) {
+        Some(message) if message.channel_id == channel_id => Ok(()),
+        _ => Err(ApiError::unknown_message()),
+    }
+}
+
+/// `GET /channels/{channel_id}/messages?limit=` (newest first).
+pub(crate) fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let channel_id = ctx.params.id("channel_id")?;
+    let limit = usize::try_from(ctx.query_int("limit", 50, 1, 100)?).unwrap_or(50);
+    let world = ctx.inner.world.lock();
+    channel_access(&world, channel_id, READ_MESSAGE_HISTORY)?;
+    let messages: Vec<Value> = world
+        .messages
+        .values()
+        .rev()
+        .filter(|message| message.channel_id == channel_id)
+        .take(limit)
+        .map(|message| render::message(&world, message))
+        .collect();
+    Ok(Reply::json(Value::Array(messages)))
+}
+
+/// `POST /channels/{channel_id}/messages`.
+pub(crate) fn create(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let channel_id = ctx.params.id("channel_id")?;
+    let body = ctx.body();
+    ctx.inner.with_world(|world| {
+        channel_access(world, channel_id, SEND_MESSAGES)?;
+        validate_body(&body, true)?;
+        let new = NewMessage {
+            channel_id,
+            author_id: world.app.bot_user_id,
+            kind: 0,
+            body: &body,
+            webhook_id: None,
+            interaction: None,
+            source: MessageSource::Rest,
+            extra_flags: 0,
+        };
+        let message = world.create_message(new)?;
+        Ok(Reply::json(render::message(world, &message)))
+    })
+}
+
+/// `GET /channels/{channel_id}/messages/{message_id}`.
+pub(crate) fn get(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let channel_id = ctx.params.id("channel_id")?;
+    let message_id = ctx.params.id("message_id")?;
+    let world = ctx.inner.world.lock();
+    channel_access(&world, channel_id, READ_MESSAGE_HISTORY)?;
+    message_in(&world, channel_id, message_id)?;
+    let message = world.messages.get(&message_id).ok_or_else(ApiError::unknown_message)?;
+    Ok(Reply::json(render::message(&world, message)))
+}
+
+/// `PATCH /channels/{channel_id}/messages/{message_id}` (only the bot's own messages: 50005 otherwise).
+pub(crate) fn edit(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let channel_id = ctx.params.id("channel_id")?;
+    let message_id = ctx.params.id("message_id")?;
+    let body = ctx.body();
+    ctx.inner.with_world(|world| {
+        channel_access(world, channel_id, 0)?;
+        message_in(world, channel_id, message_id)?;
+        let author = world.messages.get(&message_id).map(|message| message.author_id);
+        if author != Some(world.app.bot_user_id) {
+            return Err(ApiError::new(403, 50005, "Cannot edit a message authored by another user"));
+        }
+        validate_body(&body, false)?;
+        let message = world.edit_message(message_id, &body, MessageSource::Rest)?;
+        Ok(Reply::json(render::message(world, &message)))
+    })
+}
+
+/// `DELETE /channels/{channel_id}/messages/{message_id}`: 204.
+pub(crate) fn delete(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let channel_id = ctx.params.id("channel_id")?;
+    let message_id = ctx.params.id("message_id")?;
+    ctx.inner.with_world(|world| {
+        channel_access(world, channel_id, 0)?;
+        message_in(world, channel_id, message_id)?;
+        world.delete_message(message_id, MessageSource::Rest)?;
+        Ok(Reply::no_content())
+    })
+}

@@ -1,0 +1,13 @@
+mod integration {
+    mod admin;
+    mod commands;
+    mod common;
+    mod events;
+    mod gateway;
+    mod interactions;
+    mod oauth;
+    mod ratelimit;
+    mod rest;
+    mod robustness;
+    mod wsclient;
+}

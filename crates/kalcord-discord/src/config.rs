@@ -1,0 +1,44 @@
+//! The `discord.*` section: which application kalcord is, and where Discord is.
+
+use kalcord_config::{Reader, Secret, Section};
+
+use crate::egress::{DEFAULT_GLOBAL_PER_SECOND, DEFAULT_INVALID_LIMIT};
+
+/// How kalcord talks to Discord.
+#[derive(Clone, Debug)]
+pub struct DiscordConfig {
+    /// `host:port` of a Discord-compatible HTTP API (the emulator); unset means discord.com.
+    pub api_base: Option<String>,
+    /// Application id (developer portal → General Information).
+    pub application_id: Option<u64>,
+    /// Bot token (developer portal → Bot).
+    pub bot_token: Option<Secret>,
+    /// Requests per second of the bot, shared by every replica.
+    pub global_per_second: u32,
+    /// Invalid requests per 10 minutes after which kalcord stops calling Discord.
+    pub invalid_limit: u32,
+    /// Public key, hex (developer portal → General Information); verifies interactions.
+    pub public_key: Option<String>,
+}
+
+impl Section for DiscordConfig {
+    fn read(r: &mut Reader<'_>) -> Self {
+        let config = Self {
+            api_base: r.get_opt("api_base", "host:port of a Discord-compatible API over plain HTTP (the emulator); unset for discord.com."),
+            application_id: r.get_opt("application_id", "Discord application id (developer portal, General Information)."),
+            bot_token: r.secret("bot_token", "Discord bot token (developer portal, Bot)."),
+            global_per_second: r.get("global_per_second", DEFAULT_GLOBAL_PER_SECOND, "Discord requests per second for the bot, shared by all replicas."),
+            invalid_limit: r.get("invalid_limit", DEFAULT_INVALID_LIMIT, "Invalid (401/403/429) Discord requests per 10 minutes after which kalcord stops calling Discord (Cloudflare bans at 10,000)."),
+            public_key: r.get_opt("public_key", "Discord application public key, hex (developer portal, General Information); verifies interactions."),
+        };
+        if let Some(key) = &config.public_key
+            && crate::signature::Verifier::from_hex(key).is_err()
+        {
+            r.invalid("public_key", "must be the 64 hex digits shown as Public Key in the developer portal");
+        }
+        if config.global_per_second == 0 {
+            r.invalid("global_per_second", "must be at least 1");
+        }
+        config
+    }
+}

@@ -1,0 +1,74 @@
+//! Discord permission bits, as decimal strings in interactions and roles.
+
+/// A set of permission bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Permissions(pub u64);
+
+impl Permissions {
+    /// `ADMINISTRATOR`: every permission.
+    pub const ADMINISTRATOR: Self = Self(1 << 3);
+    /// `MANAGE_GUILD`.
+    pub const MANAGE_GUILD: Self = Self(1 << 5);
+    /// `VIEW_CHANNEL`.
+    pub const VIEW_CHANNEL: Self = Self(1 << 10);
+    /// `SEND_MESSAGES`.
+    pub const SEND_MESSAGES: Self = Self(1 << 11);
+    /// `EMBED_LINKS`.
+    pub const EMBED_LINKS: Self = Self(1 << 14);
+    /// `CONNECT`.
+    pub const CONNECT: Self = Self(1 << 20);
+    /// `MANAGE_ROLES`.
+    pub const MANAGE_ROLES: Self = Self(1 << 28);
+    /// `MANAGE_EVENTS`.
+    pub const MANAGE_EVENTS: Self = Self(1 << 33);
+    /// `USE_EMBEDDED_ACTIVITIES`.
+    pub const USE_EMBEDDED_ACTIVITIES: Self = Self(1 << 39);
+    /// `CREATE_EVENTS`.
+    pub const CREATE_EVENTS: Self = Self(1 << 44);
+
+    /// Parses the decimal string Discord sends; anything unparsable is no permission at all.
+    #[must_use]
+    pub fn parse(text: &str) -> Self {
+        Self(text.trim().parse().unwrap_or(0))
+    }
+
+    /// Whether every bit of `wanted` is set, `ADMINISTRATOR` implying all.
+    #[must_use]
+    pub fn contains(self, wanted: Self) -> bool {
+        self.0 & Self::ADMINISTRATOR.0 != 0 || self.0 & wanted.0 == wanted.0
+    }
+
+    /// Both sets.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The decimal string Discord expects.
+    #[must_use]
+    pub fn to_wire(self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// What the bot asks for when invited: view and send messages, embed links, manage and
+/// create events (for Discord Scheduled Events).
+pub const BOT_PERMISSIONS: Permissions = Permissions::VIEW_CHANNEL
+    .union(Permissions::SEND_MESSAGES)
+    .union(Permissions::EMBED_LINKS)
+    .union(Permissions::MANAGE_EVENTS)
+    .union(Permissions::CREATE_EVENTS);
+
+#[cfg(test)]
+mod tests {
+    use super::{BOT_PERMISSIONS, Permissions};
+
+    #[test]
+    fn administrator_implies_everything() {
+        assert!(Permissions::parse("8").contains(Permissions::MANAGE_GUILD));
+        assert!(Permissions::parse("32").contains(Permissions::MANAGE_GUILD));
+        assert!(!Permissions::parse("2048").contains(Permissions::MANAGE_GUILD));
+        assert!(!Permissions::parse("garbage").contains(Permissions::SEND_MESSAGES));
+        assert_eq!(BOT_PERMISSIONS.to_wire(), (1024 + 2048 + 16384 + (1u64 << 33) + (1u64 << 44)).to_string());
+    }
+}

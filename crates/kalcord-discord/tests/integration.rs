@@ -1,0 +1,5 @@
+mod integration {
+    mod egress;
+    mod signature_fidelity;
+    mod support;
+}

@@ -1,0 +1,73 @@
+//! `guild`: a Discord guild, the tenant everything else belongs to.
+
+use sea_orm::{Set, entity::prelude::*};
+use serde::{Deserialize, Serialize};
+
+/// A guild (tenant) and its Kaltura settings.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "guild")]
+pub struct Model {
+    /// The Discord guild id (snowflake).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i64,
+    /// Guild name, as last seen on Discord.
+    pub name: String,
+    /// Kaltura partner id, once configured.
+    pub kaltura_partner_id: Option<i32>,
+    /// Kaltura API base URL, when not the default.
+    pub kaltura_service_url: Option<String>,
+    /// KAF host name, when the guild uses KAF.
+    pub kaltura_kaf_host: Option<String>,
+    /// Channel for meeting and recording notifications.
+    pub notification_channel_id: Option<i64>,
+    /// BCP 47 locale for messages, `en-US` by default.
+    pub locale: String,
+    /// Feature switches (a JSON object).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub feature_flags: Json,
+    /// Definitions of guild-specific meeting fields (a JSON array).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub custom_field_definitions: Json,
+    /// When the row was created.
+    pub created_at: DateTimeUtc,
+    /// When the row was last written.
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations of `guild`.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// Discord role to meeting role mappings.
+    #[sea_orm(has_many = "super::role_mapping::Entity")]
+    RoleMapping,
+    /// Meetings of the guild.
+    #[sea_orm(has_many = "super::meeting::Entity")]
+    Meeting,
+}
+
+impl Related<super::role_mapping::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RoleMapping.def()
+    }
+}
+
+impl Related<super::meeting::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Meeting.def()
+    }
+}
+
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        let now = crate::now();
+        if insert && self.created_at.is_not_set() {
+            self.created_at = Set(now);
+        }
+        self.updated_at = Set(now);
+        Ok(self)
+    }
+}

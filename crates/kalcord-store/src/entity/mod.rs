@@ -1,0 +1,18 @@
+//! sea-orm entities, one per table.
+//!
+//! Discord snowflakes are stored as `BIGINT` (`i64`); timestamps are `timestamptz` on
+//! PostgreSQL and text on SQLite, always written at microsecond precision
+//! ([`crate::now`]). Enumerations are stored as short strings, not native enums, so the
+//! schema is the same on both backends.
+
+pub mod audit_log;
+mod enums;
+pub mod guild;
+pub mod identity_link;
+pub mod meeting;
+pub mod participant;
+pub mod prelude;
+pub mod recording;
+pub mod role_mapping;
+
+pub use enums::{MeetingKind, MeetingRole, MeetingStatus, RecordingStatus};

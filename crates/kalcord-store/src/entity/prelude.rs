@@ -1,0 +1,10 @@
+//! Entity types under short names: `use kalcord_store::entity::prelude::*;`.
+
+pub use super::audit_log::Entity as AuditLog;
+pub use super::guild::Entity as Guild;
+pub use super::identity_link::Entity as IdentityLink;
+pub use super::meeting::Entity as Meeting;
+pub use super::participant::Entity as Participant;
+pub use super::recording::Entity as Recording;
+pub use super::role_mapping::Entity as RoleMapping;
+pub use super::{MeetingKind, MeetingRole, MeetingStatus, RecordingStatus};

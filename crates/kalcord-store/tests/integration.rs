@@ -1,0 +1,10 @@
+//! The integration suite, run against SQLite and PostgreSQL (see `common`).
+
+mod common;
+
+mod audit;
+mod cascade;
+mod connect;
+mod constraints;
+mod crud;
+mod schema;

@@ -1,0 +1,85 @@
+//! Migrations: apply from empty, and re-applying is a no-op.
+
+use kalcord_store::{
+    entity::prelude::*,
+    migration::Migrator,
+    repo::{guilds, meetings},
+};
+use sea_orm::{EntityTrait, PaginatorTrait as _};
+use sea_orm_migration::MigratorTrait as _;
+
+use crate::common::{GUILD, TestDb, USER, backend_tests};
+
+backend_tests!(
+    Empty: migrations_apply_to_an_empty_database;
+    Migrated: migrate_again_is_a_no_op;
+    Empty: replicas_migrating_at_once_all_succeed;
+);
+
+async fn table_count<E>(db: &TestDb, _entity: E) -> anyhow::Result<u64>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    Ok(E::find().count(db.conn()).await?)
+}
+
+async fn assert_all_tables_empty(db: &TestDb) -> anyhow::Result<()> {
+    assert_eq!(table_count(db, Guild).await?, 0);
+    assert_eq!(table_count(db, RoleMapping).await?, 0);
+    assert_eq!(table_count(db, IdentityLink).await?, 0);
+    assert_eq!(table_count(db, Meeting).await?, 0);
+    assert_eq!(table_count(db, Participant).await?, 0);
+    assert_eq!(table_count(db, Recording).await?, 0);
+    assert_eq!(table_count(db, AuditLog).await?, 0);
+    Ok(())
+}
+
+async fn migrations_apply_to_an_empty_database(db: &TestDb) -> anyhow::Result<()> {
+    assert!(table_count(db, Guild).await.is_err(), "the database should start without tables");
+    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), 7);
+
+    db.store.migrate().await?;
+
+    assert!(Migrator::get_pending_migrations(db.conn()).await?.is_empty());
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert_all_tables_empty(db).await
+}
+
+async fn migrate_again_is_a_no_op(db: &TestDb) -> anyhow::Result<()> {
+    let guild = guilds::create(db.conn(), GUILD, "Guild").await?;
+    let meeting =
+        meetings::create(db.conn(), meetings::NewMeeting::new(GUILD, MeetingKind::Webinar, "Town hall", USER)).await?;
+
+    db.store.migrate().await?;
+    db.store.migrate().await?;
+
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert_eq!(guilds::get(db.conn(), GUILD).await?, Some(guild));
+    assert_eq!(meetings::get(db.conn(), meeting.id).await?, Some(meeting));
+
+    // A second store (another process, say) sees the schema as current too.
+    let other = kalcord_store::Store::connect(&db.url).await?;
+    other.migrate().await?;
+    other.close().await?;
+    Ok(())
+}
+
+async fn replicas_migrating_at_once_all_succeed(db: &TestDb) -> anyhow::Result<()> {
+    // NOTE: four "replicas" start together against one empty database, as pods do after a
+    // deployment; each must come up, and the schema must be applied exactly once.
+    let mut replicas = Vec::new();
+    for _ in 0..4 {
+        replicas.push(kalcord_store::Store::connect(&db.url).await?);
+    }
+    let results = futures::future::join_all(replicas.iter().map(kalcord_store::Store::migrate)).await;
+    for result in results {
+        result?;
+    }
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert_all_tables_empty(db).await?;
+    for replica in replicas {
+        replica.close().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+mod integration {
+    mod common;
+    mod interactions;
+    mod lifecycle;
+    mod routes;
+}

@@ -1,0 +1,9 @@
+mod integration {
+    mod bad_config;
+    mod config_docs;
+    mod discord_cli;
+    mod distributed;
+    mod interactions_e2e;
+    mod sandbox;
+    mod standalone;
+}
