@@ -269,22 +269,42 @@ impl TextInput {
 }
 
 /// A message body (responses, follow-ups, channel posts).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageData {
     /// Text (≤ 2000).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Embeds (≤ 10).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub embeds: Vec<Embed>,
     /// Rows of components (≤ 5).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<Component>,
     /// Flags, e.g. [`EPHEMERAL`].
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<u64>,
     /// Pings allowed; none by default.
     pub allowed_mentions: AllowedMentions,
+    /// Sends empty `embeds` and `components` as `[]` instead of leaving them out. An edit (PATCH) without them
+    /// keeps the old ones, so an edit that must remove buttons (a meeting that ended) sets this.
+    pub replace: bool,
+}
+
+impl Serialize for MessageData {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(content) = &self.content {
+            map.serialize_entry("content", content)?;
+        }
+        if self.replace || !self.embeds.is_empty() {
+            map.serialize_entry("embeds", &self.embeds)?;
+        }
+        if self.replace || !self.components.is_empty() {
+            map.serialize_entry("components", &self.components)?;
+        }
+        if let Some(flags) = self.flags {
+            map.serialize_entry("flags", &flags)?;
+        }
+        map.serialize_entry("allowed_mentions", &self.allowed_mentions)?;
+        map.end()
+    }
 }
 
 impl MessageData {
@@ -297,7 +317,15 @@ impl MessageData {
             components: Vec::new(),
             flags: None,
             allowed_mentions: AllowedMentions::default(),
+            replace: false,
         }
+    }
+
+    /// Replaces every part of the message on an edit: empty embeds and components are sent as `[]` (removed).
+    #[must_use]
+    pub fn replacing(mut self) -> Self {
+        self.replace = true;
+        self
     }
 
     /// A message made of one embed.

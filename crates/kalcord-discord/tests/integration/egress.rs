@@ -145,8 +145,8 @@ async fn a_message_with_an_embed_and_a_link_button_is_created_then_edited() {
     assert_eq!(second.components[0]["components"].as_array().map(Vec::len), Some(1));
     assert_eq!(second.components[0]["components"][0]["disabled"], true);
 
-    // NOTE: a PATCH without `embeds`/`components` keeps them (Discord's semantics); `MessageData` leaves empty
-    // lists out, so an edit through it can replace embeds and buttons but never remove them all.
+    // NOTE: a PATCH without `embeds`/`components` keeps them (Discord's semantics); plain `MessageData` leaves
+    // empty lists out, and `replacing()` sends them as `[]` to remove them.
     egress.edit_message(seed::GENERAL_CHANNEL, id, &text("Recording available soon.")).await.expect("edited again");
     let shown = emulator.state().message(id).expect("the message exists");
     assert_eq!(shown["content"], "Recording available soon.");
@@ -156,6 +156,15 @@ async fn a_message_with_an_embed_and_a_link_button_is_created_then_edited() {
     let posts = requests_on(&emulator, "POST", MESSAGES_ROUTE);
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].body.as_ref().map(|body| body["allowed_mentions"].clone()), Some(json!({"parse": []})));
+
+    egress.edit_message(seed::GENERAL_CHANNEL, id, &text("Ended; no more buttons.").replacing()).await.expect("edit");
+    let shown = emulator.state().message(id).expect("the message exists");
+    assert_eq!(shown["content"], "Ended; no more buttons.");
+    assert_eq!(shown["embeds"], json!([]), "embeds removed: {shown}");
+    assert_eq!(shown["components"], json!([]), "buttons removed: {shown}");
+    let patches = requests_on(&emulator, "PATCH", "/channels/{channel_id}/messages/{message_id}");
+    let last = patches.last().and_then(|patch| patch.body.clone()).expect("the last edit's body");
+    assert_eq!((&last["embeds"], &last["components"]), (&json!([]), &json!([])), "sent as empty lists: {last}");
     support::assert_no_schema_violations(&emulator);
     emulator.stop().await;
 }
@@ -255,6 +264,70 @@ async fn a_route_429_is_waited_out_then_the_message_is_sent_once() {
 }
 
 #[tokio::test]
+async fn a_global_429_is_waited_out_by_every_replica_and_counted_as_invalid() {
+    let _trace = kalcord_test_util::trace_init();
+    let emulator = support::emulator(|config| config).await;
+    let cache = support::memory_cache();
+    let first = Egress::new(support::egress_config(&emulator), Arc::clone(&cache));
+    let second = Egress::new(support::egress_config(&emulator), cache);
+    clear_of_the_invalid_window_edge().await;
+    emulator.state().add_fault(
+        Fault::next(FaultAction::RateLimited { retry_after: 1.5, global: true }).on("POST", "/channels/*/messages"),
+    );
+    let started = Instant::now();
+    first.create_message(seed::GENERAL_CHANNEL, &text("after the global wait")).await.expect("created");
+    let elapsed = started.elapsed();
+    let posts = requests_on(&emulator, "POST", MESSAGES_ROUTE);
+    assert_eq!(posts.iter().map(|post| post.status).collect::<Vec<_>>(), [429, 200], "one 429, one retry: {posts:#?}");
+    assert!(posts[1].at_ms - posts[0].at_ms >= 1_400, "no immediate retry: {} ms", posts[1].at_ms - posts[0].at_ms);
+    assert!(elapsed >= Duration::from_millis(1_400), "{elapsed:?}");
+    assert_eq!(emulator.state().invalid_requests(&emulator.application().bot_token), 1, "a global 429 is invalid");
+
+    // Another replica on the same cache, on another route, also waits while the global limit lasts.
+    emulator.state().add_fault(
+        Fault::next(FaultAction::RateLimited { retry_after: 1.5, global: true }).on("GET", "/applications/*/commands"),
+    );
+    let lister = first.clone();
+    let listing = tokio::spawn(async move { lister.commands(None).await });
+    let blocked_at = loop {
+        if let Some(get) = requests_on(&emulator, "GET", GLOBAL_COMMANDS_ROUTE).first() {
+            break get.at_ms;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    // Lets the first replica record the block before the second one asks.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    second.create_message(seed::GENERAL_CHANNEL, &text("from the second replica")).await.expect("created");
+    listing.await.expect("the task ran").expect("listed after the wait");
+    let posts = requests_on(&emulator, "POST", MESSAGES_ROUTE);
+    let last = posts.last().expect("the second replica's post");
+    assert_eq!(last.status, 200);
+    assert!(last.at_ms - blocked_at >= 1_400, "the second replica waited: {} ms", last.at_ms - blocked_at);
+    support::assert_no_schema_violations(&emulator);
+    emulator.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_that_keeps_coming_gives_up_after_a_few_spaced_attempts() {
+    let _trace = kalcord_test_util::trace_init();
+    let emulator = support::emulator(|config| config).await;
+    let egress = support::egress(&emulator);
+    emulator.state().add_fault(
+        Fault::next(FaultAction::RateLimited { retry_after: 0.2, global: false })
+            .on("POST", "/channels/*/messages")
+            .times(10),
+    );
+    let answer = egress.create_message(seed::GENERAL_CHANNEL, &text("never sent")).await;
+    assert!(matches!(answer, Err(EgressError::RateLimited { global: false, .. })), "{answer:?}");
+    let posts = requests_on(&emulator, "POST", MESSAGES_ROUTE);
+    assert_eq!(posts.len(), 4, "a bounded number of attempts: {posts:#?}");
+    for pair in posts.windows(2) {
+        assert!(pair[1].at_ms - pair[0].at_ms >= 180, "spaced by retry_after: {posts:#?}");
+    }
+    emulator.stop().await;
+}
+
+#[tokio::test]
 async fn invalid_answers_suspend_the_egress_before_cloudflare_would() {
     let _trace = kalcord_test_util::trace_init();
     let emulator = support::emulator(|config| config).await;
@@ -306,8 +379,8 @@ async fn a_wrong_bot_token_costs_a_single_invalid_request() {
     assert!(matches!(first, Err(EgressError::Discord { status: 401, code: 0, .. })), "{first:?}");
     for _ in 0..3 {
         let again = egress.create_message(seed::GENERAL_CHANNEL, &text("who am I")).await;
-        // NOTE: twilight-http remembers a 401 on the bot token and refuses locally from then on.
-        assert!(matches!(again, Err(EgressError::Transport(_))), "{again:?}");
+        // NOTE: the egress remembers a 401 on the bot token and refuses locally from then on.
+        assert!(matches!(again, Err(EgressError::InvalidToken)), "{again:?}");
     }
     let requests = emulator.state().requests();
     assert_eq!(requests.iter().map(|request| request.status).collect::<Vec<_>>(), [401], "one request reached Discord");
