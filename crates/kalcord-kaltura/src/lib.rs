@@ -7,6 +7,7 @@
 
 mod breaker;
 mod client;
+pub mod config;
 mod error;
 pub mod join;
 pub mod ks;
@@ -18,6 +19,7 @@ mod wire;
 
 pub use breaker::BreakerConfig;
 pub use client::{Call, Client, ClientConfig, DEFAULT_SERVICE_URL, Idempotency};
+pub use config::{KalturaConfig, MAX_KS_TTL};
 pub use error::{ApiError, KalturaError};
 pub use join::{DisplayIdentity, JoinRole, JoinTarget, join_privileges, launch_url};
 pub use ops::media::MediaFilter;

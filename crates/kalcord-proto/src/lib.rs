@@ -9,3 +9,37 @@ pub mod v1 {
 }
 
 pub use prost::Message;
+
+/// Request-reply subjects and the messages they carry (`kalcord.v1`).
+pub mod subject {
+    /// [`crate::v1::CreateMeetingRequest`] -> [`crate::v1::MeetingReply`].
+    pub const MEETINGS_CREATE: &str = "meetings.create";
+    /// [`crate::v1::GetMeetingRequest`] -> [`crate::v1::MeetingReply`].
+    pub const MEETINGS_GET: &str = "meetings.get";
+    /// [`crate::v1::ListMeetingsRequest`] -> [`crate::v1::ListMeetingsReply`].
+    pub const MEETINGS_LIST: &str = "meetings.list";
+    /// [`crate::v1::UpdateMeetingRequest`] -> [`crate::v1::MeetingReply`].
+    pub const MEETINGS_UPDATE: &str = "meetings.update";
+    /// [`crate::v1::EndMeetingRequest`] -> [`crate::v1::MeetingReply`] (LIVE -> ENDED).
+    pub const MEETINGS_END: &str = "meetings.end";
+    /// [`crate::v1::EndMeetingRequest`] -> [`crate::v1::MeetingReply`] (SCHEDULED -> CANCELLED).
+    pub const MEETINGS_CANCEL: &str = "meetings.cancel";
+    /// [`crate::v1::AttachMessageRequest`] -> [`crate::v1::MeetingReply`].
+    pub const MEETINGS_ATTACH_MESSAGE: &str = "meetings.attach_message";
+    /// [`crate::v1::AuditVerifyRequest`] -> [`crate::v1::AuditVerifyReply`].
+    pub const MEETINGS_AUDIT_VERIFY: &str = "meetings.audit.verify";
+    /// [`crate::v1::JoinRequest`] -> [`crate::v1::JoinReply`].
+    pub const IDENTITY_JOIN: &str = "identity.join";
+    /// [`crate::v1::RoleRequest`] -> [`crate::v1::RoleReply`].
+    pub const IDENTITY_ROLE: &str = "identity.role";
+    /// [`crate::v1::RoleMappingRequest`] -> [`crate::v1::RoleMappingReply`].
+    pub const IDENTITY_ROLES_MAP: &str = "identity.roles.map";
+    /// [`crate::v1::RoleMappingRequest`] -> [`crate::v1::RoleMappingReply`].
+    pub const IDENTITY_ROLES_UNMAP: &str = "identity.roles.unmap";
+    /// [`crate::v1::RoleMappingRequest`] -> [`crate::v1::RoleMappingReply`].
+    pub const IDENTITY_ROLES_LIST: &str = "identity.roles.list";
+    /// [`crate::v1::SetupRequest`] -> [`crate::v1::TenantReply`].
+    pub const IDENTITY_SETUP: &str = "identity.setup";
+    /// [`crate::v1::TenantRequest`] -> [`crate::v1::TenantReply`].
+    pub const IDENTITY_TENANT: &str = "identity.tenant";
+}

@@ -7,6 +7,7 @@ use kalcord_bus::BusConfig;
 use kalcord_cache::CacheConfig;
 use kalcord_config::{Reader, SecretsConfig, Section};
 use kalcord_discord::DiscordConfig;
+use kalcord_kaltura::KalturaConfig;
 use kalcord_telemetry::TelemetryConfig;
 
 /// Default admin address of the standalone binary.
@@ -30,6 +31,7 @@ pub const ALL_SECTIONS: &[&str] = &[
     "gateway_shard",
     "identity",
     "interactions",
+    "kaltura",
     "meetings",
     "notifications",
     "sandbox",
@@ -162,6 +164,8 @@ pub struct CommonConfig {
     pub cache: CacheConfig,
     /// `discord.*`.
     pub discord: DiscordConfig,
+    /// `kaltura.*`.
+    pub kaltura: KalturaConfig,
     /// `secrets.*`.
     pub secrets: SecretsConfig,
     /// `shutdown.*`.
@@ -179,6 +183,7 @@ impl Section for CommonConfig {
             bus: r.section("bus"),
             cache: r.section("cache"),
             discord: r.section("discord"),
+            kaltura: r.section("kaltura"),
             secrets: r.section("secrets"),
             shutdown: r.section("shutdown"),
             store: r.section("store"),

@@ -20,6 +20,501 @@ pub struct InteractionReply {
     #[prost(bytes = "vec", tag = "1")]
     pub response: ::prost::alloc::vec::Vec<u8>,
 }
+/// The Discord member acting, as the interaction payload (or the OAuth2 token) showed them. Roles
+/// and permissions come from the payload itself, so a role change counts from the next click.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Actor {
+    /// Guild the action happens in.
+    #[prost(uint64, tag = "1")]
+    pub guild_id: u64,
+    /// Discord user id.
+    #[prost(uint64, tag = "2")]
+    pub user_id: u64,
+    /// The member's role ids in that guild.
+    #[prost(uint64, repeated, tag = "3")]
+    pub role_ids: ::prost::alloc::vec::Vec<u64>,
+    /// The member's computed permissions (Discord's `member.permissions`; the owner has all).
+    #[prost(uint64, tag = "4")]
+    pub permissions: u64,
+    /// Name to show in Kaltura (guild nickname, global name or username).
+    #[prost(string, tag = "5")]
+    pub display_name: ::prost::alloc::string::String,
+    /// Discord username (ASCII handle), for Kaltura's screen name.
+    #[prost(string, tag = "6")]
+    pub username: ::prost::alloc::string::String,
+    /// Channel the action came from (0 when unknown, e.g. REST).
+    #[prost(uint64, tag = "7")]
+    pub channel_id: u64,
+    /// Whether the actor is the guild's owner, when the caller knows it.
+    #[prost(bool, tag = "8")]
+    pub is_owner: bool,
+}
+/// Why a request failed, for the member: `code` is stable, `message` is safe to show.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Error {
+    /// One of: invalid, forbidden, not_found, conflict, not_configured, kaltura_unavailable,
+    /// kaltura_refused, internal.
+    #[prost(string, tag = "1")]
+    pub code: ::prost::alloc::string::String,
+    /// A sentence for the member; never holds a secret.
+    #[prost(string, tag = "2")]
+    pub message: ::prost::alloc::string::String,
+    /// The offending field for `invalid` (e.g. `title`), empty otherwise.
+    #[prost(string, tag = "3")]
+    pub field: ::prost::alloc::string::String,
+}
+/// A meeting as callers see it. Times are Unix milliseconds, 0 when unset.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Meeting {
+    /// UUID.
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "2")]
+    pub guild_id: u64,
+    #[prost(enumeration = "MeetingKind", tag = "3")]
+    pub kind: i32,
+    #[prost(string, tag = "4")]
+    pub title: ::prost::alloc::string::String,
+    #[prost(string, tag = "5")]
+    pub description: ::prost::alloc::string::String,
+    #[prost(enumeration = "MeetingStatus", tag = "6")]
+    pub status: i32,
+    #[prost(uint64, tag = "7")]
+    pub host_user_id: u64,
+    #[prost(int64, tag = "8")]
+    pub scheduled_start_unix_ms: i64,
+    #[prost(int64, tag = "9")]
+    pub scheduled_end_unix_ms: i64,
+    #[prost(int64, tag = "10")]
+    pub actual_start_unix_ms: i64,
+    #[prost(int64, tag = "11")]
+    pub actual_end_unix_ms: i64,
+    /// Kaltura schedule resource (room) id, empty when none.
+    #[prost(string, tag = "12")]
+    pub kaltura_resource_id: ::prost::alloc::string::String,
+    /// Kaltura schedule event id, empty when none.
+    #[prost(string, tag = "13")]
+    pub kaltura_event_id: ::prost::alloc::string::String,
+    /// Kaltura entry id (webinars), empty when none.
+    #[prost(string, tag = "14")]
+    pub kaltura_entry_id: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "15")]
+    pub discord_channel_id: u64,
+    #[prost(uint64, tag = "16")]
+    pub discord_message_id: u64,
+    /// Custom field values, a JSON object.
+    #[prost(string, tag = "17")]
+    pub custom_fields_json: ::prost::alloc::string::String,
+    #[prost(int64, tag = "18")]
+    pub created_at_unix_ms: i64,
+    #[prost(int64, tag = "19")]
+    pub updated_at_unix_ms: i64,
+    /// Row version (optimistic concurrency for updates).
+    #[prost(int32, tag = "20")]
+    pub version: i32,
+}
+/// `meetings.create`: start now (scheduled_start 0) or schedule.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateMeetingRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(enumeration = "MeetingKind", tag = "2")]
+    pub kind: i32,
+    #[prost(string, tag = "3")]
+    pub title: ::prost::alloc::string::String,
+    #[prost(string, tag = "4")]
+    pub description: ::prost::alloc::string::String,
+    /// 0: start now (LIVE); otherwise a future instant (SCHEDULED).
+    #[prost(int64, tag = "5")]
+    pub scheduled_start_unix_ms: i64,
+    /// Planned length; 0 means the default (60 minutes).
+    #[prost(uint32, tag = "6")]
+    pub duration_minutes: u32,
+    /// Channel to announce in (0: none).
+    #[prost(uint64, tag = "7")]
+    pub channel_id: u64,
+    /// Makes creation idempotent within the guild: the interaction id for commands, the
+    /// `Idempotency-Key` header for REST. Required.
+    #[prost(string, tag = "8")]
+    pub idempotency_key: ::prost::alloc::string::String,
+    /// Custom field values, a JSON object ("" for none).
+    #[prost(string, tag = "9")]
+    pub custom_fields_json: ::prost::alloc::string::String,
+}
+/// `meetings.get`.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetMeetingRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(string, tag = "2")]
+    pub meeting_id: ::prost::alloc::string::String,
+}
+/// `meetings.list`: newest first.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListMeetingsRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    /// Only these (all when empty).
+    #[prost(enumeration = "MeetingStatus", repeated, tag = "2")]
+    pub statuses: ::prost::alloc::vec::Vec<i32>,
+    /// Only meetings starting (scheduled or actual) at or after / before these instants (0: open).
+    #[prost(int64, tag = "3")]
+    pub from_unix_ms: i64,
+    #[prost(int64, tag = "4")]
+    pub to_unix_ms: i64,
+    /// Page size (default 25, at most 100).
+    #[prost(uint32, tag = "5")]
+    pub limit: u32,
+    /// Opaque cursor from a previous reply.
+    #[prost(string, tag = "6")]
+    pub cursor: ::prost::alloc::string::String,
+    /// Only titles containing this, case-insensitively (autocomplete).
+    #[prost(string, tag = "7")]
+    pub title_contains: ::prost::alloc::string::String,
+    /// Only meetings announced in this channel (0: any).
+    #[prost(uint64, tag = "8")]
+    pub channel_id: u64,
+}
+/// `meetings.update`: the fields that are set change.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateMeetingRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(string, tag = "2")]
+    pub meeting_id: ::prost::alloc::string::String,
+    #[prost(string, optional, tag = "3")]
+    pub title: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(string, optional, tag = "4")]
+    pub description: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(int64, optional, tag = "5")]
+    pub scheduled_start_unix_ms: ::core::option::Option<i64>,
+    #[prost(uint32, optional, tag = "6")]
+    pub duration_minutes: ::core::option::Option<u32>,
+    #[prost(string, optional, tag = "7")]
+    pub custom_fields_json: ::core::option::Option<::prost::alloc::string::String>,
+    /// Refuse with `conflict` unless the meeting is at this version (0: no check).
+    #[prost(int32, tag = "8")]
+    pub expected_version: i32,
+}
+/// `meetings.end` (a LIVE meeting ends) and `meetings.cancel` (a SCHEDULED one is cancelled).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct EndMeetingRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(string, tag = "2")]
+    pub meeting_id: ::prost::alloc::string::String,
+}
+/// `meetings.attach_message`: where the meeting was announced (after the post exists).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AttachMessageRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(string, tag = "2")]
+    pub meeting_id: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "3")]
+    pub channel_id: u64,
+    #[prost(uint64, tag = "4")]
+    pub message_id: u64,
+}
+/// Answer of meetings.create/get/update/end/cancel/attach_message.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MeetingReply {
+    /// For create: true when the idempotency key had already created this meeting.
+    #[prost(bool, tag = "3")]
+    pub replayed: bool,
+    #[prost(oneof = "meeting_reply::Result", tags = "1, 2")]
+    pub result: ::core::option::Option<meeting_reply::Result>,
+}
+/// Nested message and enum types in `MeetingReply`.
+pub mod meeting_reply {
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Result {
+        #[prost(message, tag = "1")]
+        Meeting(super::Meeting),
+        #[prost(message, tag = "2")]
+        Error(super::Error),
+    }
+}
+/// Answer of meetings.list.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListMeetingsReply {
+    #[prost(message, repeated, tag = "1")]
+    pub meetings: ::prost::alloc::vec::Vec<Meeting>,
+    /// Cursor of the next page, empty on the last.
+    #[prost(string, tag = "2")]
+    pub next_cursor: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub error: ::core::option::Option<Error>,
+}
+/// `identity.join`: a personal launch link for the actor into the meeting.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct JoinRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(string, tag = "2")]
+    pub meeting_id: ::prost::alloc::string::String,
+}
+/// A personal way into a meeting.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Join {
+    /// The Kaltura launch URL carrying the member's own KS; never shared between members.
+    #[prost(string, tag = "1")]
+    pub launch_url: ::prost::alloc::string::String,
+    #[prost(enumeration = "MeetingRole", tag = "2")]
+    pub role: i32,
+    #[prost(int64, tag = "3")]
+    pub expires_at_unix_ms: i64,
+    #[prost(string, tag = "4")]
+    pub meeting_title: ::prost::alloc::string::String,
+    #[prost(string, tag = "5")]
+    pub meeting_id: ::prost::alloc::string::String,
+}
+/// Answer of identity.join.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct JoinReply {
+    #[prost(oneof = "join_reply::Result", tags = "1, 2")]
+    pub result: ::core::option::Option<join_reply::Result>,
+}
+/// Nested message and enum types in `JoinReply`.
+pub mod join_reply {
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Result {
+        #[prost(message, tag = "1")]
+        Join(super::Join),
+        #[prost(message, tag = "2")]
+        Error(super::Error),
+    }
+}
+/// `identity.role`: which meeting role the actor has in their guild (for "only hosts may ...").
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RoleRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+}
+/// Answer of identity.role.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RoleReply {
+    #[prost(enumeration = "MeetingRole", tag = "1")]
+    pub role: i32,
+    /// Why: `owner`, `administrator`, `manage_events`, `mapping:<role id>` or `default`.
+    #[prost(string, tag = "2")]
+    pub reason: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub error: ::core::option::Option<Error>,
+}
+/// One Discord role's meeting role in a guild.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RoleMapping {
+    #[prost(uint64, tag = "1")]
+    pub discord_role_id: u64,
+    #[prost(enumeration = "MeetingRole", tag = "2")]
+    pub role: i32,
+    /// Higher wins when a member has several mapped roles.
+    #[prost(int32, tag = "3")]
+    pub priority: i32,
+}
+/// `identity.roles.map` (set), `identity.roles.unmap` (role set to UNSPECIFIED) and
+/// `identity.roles.list` (mapping empty). Map and unmap need Manage Server.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RoleMappingRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(message, optional, tag = "2")]
+    pub mapping: ::core::option::Option<RoleMapping>,
+}
+/// Answer of identity.roles.*: the guild's mappings after the change.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RoleMappingReply {
+    #[prost(message, repeated, tag = "1")]
+    pub mappings: ::prost::alloc::vec::Vec<RoleMapping>,
+    #[prost(message, optional, tag = "2")]
+    pub error: ::core::option::Option<Error>,
+}
+/// `identity.setup`: links the guild to a Kaltura partner (needs Manage Server). The secret is
+/// checked with session.start, then stored in the secret store, never in the database.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SetupRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(int64, tag = "2")]
+    pub partner_id: i64,
+    /// The Kaltura API base (e.g. <https://www.kaltura.com>); empty: the configured default.
+    #[prost(string, tag = "3")]
+    pub service_url: ::prost::alloc::string::String,
+    /// The KAF host launch URLs go to; empty: the configured default.
+    #[prost(string, tag = "4")]
+    pub kaf_url: ::prost::alloc::string::String,
+    /// The partner's admin secret.
+    #[prost(string, tag = "5")]
+    pub admin_secret: ::prost::alloc::string::String,
+    /// Channel for lifecycle posts (0: keep).
+    #[prost(uint64, tag = "6")]
+    pub notification_channel_id: u64,
+}
+/// What a guild is linked to, without any secret.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TenantSummary {
+    /// Whether meetings can be created (a partner is linked, or a default one is configured).
+    #[prost(bool, tag = "1")]
+    pub configured: bool,
+    #[prost(int64, tag = "2")]
+    pub partner_id: i64,
+    #[prost(string, tag = "3")]
+    pub service_url: ::prost::alloc::string::String,
+    #[prost(string, tag = "4")]
+    pub kaf_url: ::prost::alloc::string::String,
+    /// `guild` (set by /kaltura setup), `default` (configuration) or `sandbox` (built-in emulator).
+    #[prost(string, tag = "5")]
+    pub source: ::prost::alloc::string::String,
+    #[prost(uint64, tag = "6")]
+    pub notification_channel_id: u64,
+    /// Whether Kaltura answered a session check just now (identity.setup and identity.tenant).
+    #[prost(bool, tag = "7")]
+    pub reachable: bool,
+    /// What went wrong reaching Kaltura, when it did.
+    #[prost(string, tag = "8")]
+    pub problem: ::prost::alloc::string::String,
+}
+/// `identity.tenant`: the guild's Kaltura link and whether it works (for /kaltura status).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TenantRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    /// Also check Kaltura with a session.start.
+    #[prost(bool, tag = "2")]
+    pub check: bool,
+}
+/// Answer of identity.setup and identity.tenant.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TenantReply {
+    #[prost(message, optional, tag = "1")]
+    pub tenant: ::core::option::Option<TenantSummary>,
+    #[prost(message, optional, tag = "2")]
+    pub error: ::core::option::Option<Error>,
+}
+/// `meetings.audit.verify`: checks the audit log's hash chain (needs Manage Server).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AuditVerifyRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+}
+/// Answer of meetings.audit.verify.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AuditVerifyReply {
+    /// Rows checked.
+    #[prost(uint64, tag = "1")]
+    pub rows: u64,
+    /// Whether every row's hash matches its content and the previous row's hash.
+    #[prost(bool, tag = "2")]
+    pub intact: bool,
+    /// The first row that does not, when not intact.
+    #[prost(string, tag = "3")]
+    pub first_broken_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "4")]
+    pub error: ::core::option::Option<Error>,
+}
+/// What a meeting runs on in Kaltura.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum MeetingKind {
+    Unspecified = 0,
+    VirtualClassroom = 1,
+    MeetingRoom = 2,
+    Webinar = 3,
+}
+impl MeetingKind {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "MEETING_KIND_UNSPECIFIED",
+            Self::VirtualClassroom => "MEETING_KIND_VIRTUAL_CLASSROOM",
+            Self::MeetingRoom => "MEETING_KIND_MEETING_ROOM",
+            Self::Webinar => "MEETING_KIND_WEBINAR",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "MEETING_KIND_UNSPECIFIED" => Some(Self::Unspecified),
+            "MEETING_KIND_VIRTUAL_CLASSROOM" => Some(Self::VirtualClassroom),
+            "MEETING_KIND_MEETING_ROOM" => Some(Self::MeetingRoom),
+            "MEETING_KIND_WEBINAR" => Some(Self::Webinar),
+            _ => None,
+        }
+    }
+}
+/// Where a meeting is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum MeetingStatus {
+    Unspecified = 0,
+    Scheduled = 1,
+    Live = 2,
+    Ended = 3,
+    Cancelled = 4,
+}
+impl MeetingStatus {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "MEETING_STATUS_UNSPECIFIED",
+            Self::Scheduled => "MEETING_STATUS_SCHEDULED",
+            Self::Live => "MEETING_STATUS_LIVE",
+            Self::Ended => "MEETING_STATUS_ENDED",
+            Self::Cancelled => "MEETING_STATUS_CANCELLED",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "MEETING_STATUS_UNSPECIFIED" => Some(Self::Unspecified),
+            "MEETING_STATUS_SCHEDULED" => Some(Self::Scheduled),
+            "MEETING_STATUS_LIVE" => Some(Self::Live),
+            "MEETING_STATUS_ENDED" => Some(Self::Ended),
+            "MEETING_STATUS_CANCELLED" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+/// A member's role in a meeting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum MeetingRole {
+    Unspecified = 0,
+    Host = 1,
+    Moderator = 2,
+    Attendee = 3,
+}
+impl MeetingRole {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "MEETING_ROLE_UNSPECIFIED",
+            Self::Host => "MEETING_ROLE_HOST",
+            Self::Moderator => "MEETING_ROLE_MODERATOR",
+            Self::Attendee => "MEETING_ROLE_ATTENDEE",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "MEETING_ROLE_UNSPECIFIED" => Some(Self::Unspecified),
+            "MEETING_ROLE_HOST" => Some(Self::Host),
+            "MEETING_ROLE_MODERATOR" => Some(Self::Moderator),
+            "MEETING_ROLE_ATTENDEE" => Some(Self::Attendee),
+            _ => None,
+        }
+    }
+}
 /// Asks one service how it is doing. Served by every service on `<service>.status`
 /// (for example `identity.status`), in a queue group so one replica answers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
