@@ -34,6 +34,7 @@ lint:
 bench:
 	$(CARGO) bench --locked -p kalcord-kaltura --bench ks -- --warm-up-time 1 --measurement-time 3
 	$(CARGO) bench --locked -p kalcord-api-gateway --bench interactions_edge
+	$(CARGO) bench --locked -p kalcord-standalone --bench joins
 
 ## build: every binary
 build:

@@ -19,8 +19,9 @@ pub use error::{ConfigError, FieldError, FieldErrors, Origin};
 pub use reader::{KeyDoc, Profile, Reader, Section};
 pub use secret::Secret;
 pub use secret_store::{
-    DEFAULT_VAULT_ADDR, DEFAULT_VAULT_MOUNT, DEFAULT_VAULT_PATH, DEFAULT_VAULT_TIMEOUT, SecretStore, SecretsBackend,
-    SecretsConfig, VaultConfig,
+    DEFAULT_TENANT_FILE, DEFAULT_VAULT_ADDR, DEFAULT_VAULT_MOUNT, DEFAULT_VAULT_PATH, DEFAULT_VAULT_TIMEOUT,
+    SecretStore, SecretsBackend, SecretsConfig, TenantSecretError, TenantSecretStore, VAULT_TENANTS_FOLDER,
+    VaultConfig,
 };
 pub use source::{ENV_CONFIG_FILE, ENV_PREFIX, Raw, Sources, env_name};
 

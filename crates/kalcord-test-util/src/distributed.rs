@@ -45,6 +45,8 @@ impl DistributedEnv {
             ("KALCORD_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
             ("KALCORD_API_GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
             ("KALCORD_SHUTDOWN_TIMEOUT", "10s".to_owned()),
+            // NOTE: the api-gateway refuses to start in distributed mode without a token signing key.
+            ("KALCORD_API_GATEWAY_TOKEN_KEY", format!("test-token-key-{}-0123456789abcdef", self.prefix)),
         ];
         if let Some(database) = &self.database {
             vars.push(("KALCORD_STORE_URL", database.url.clone()));

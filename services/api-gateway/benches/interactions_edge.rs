@@ -49,6 +49,7 @@ async fn start(key: &SigningKey) -> (String, CancellationToken) {
         interaction_timeout: Duration::from_millis(2500),
         status_timeout: Duration::from_secs(1),
         workers: 1,
+        ..Config::default()
     };
     let gateway = ApiGateway::build(config, deps).await.unwrap();
     let url = format!("http://{}/interactions", gateway.local_addr());

@@ -1,4 +1,4 @@
-//! Errors returned to HTTP clients, as `{message, code, type, link}`.
+//! Errors returned to HTTP clients, as `{message, code, type, link[, field]}`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -10,6 +10,8 @@ pub enum ErrorType {
     InvalidRequest,
     /// Authentication failed.
     Auth,
+    /// The request is understood but refused (permissions, state of the resource).
+    Refused,
     /// Something on our side or upstream failed.
     Internal,
 }
@@ -19,6 +21,7 @@ impl ErrorType {
         match self {
             Self::InvalidRequest => "invalid_request",
             Self::Auth => "auth",
+            Self::Refused => "refused",
             Self::Internal => "internal",
         }
     }
@@ -57,6 +60,31 @@ impl Code {
     /// The bus did not carry the request to its service.
     pub const SERVICE_UNAVAILABLE: Self =
         Self { name: "service_unavailable", kind: ErrorType::Internal, status: StatusCode::SERVICE_UNAVAILABLE };
+    /// A field of the request is invalid (the `field` names it).
+    pub const INVALID: Self =
+        Self { name: "invalid", kind: ErrorType::InvalidRequest, status: StatusCode::BAD_REQUEST };
+    /// The `OAuth2` `state` is missing, expired or was not issued to this browser.
+    pub const INVALID_STATE: Self =
+        Self { name: "invalid_state", kind: ErrorType::Auth, status: StatusCode::BAD_REQUEST };
+    /// Discord refused the sign-in (consent denied, code expired or already used).
+    pub const OAUTH_FAILED: Self =
+        Self { name: "oauth_failed", kind: ErrorType::Auth, status: StatusCode::BAD_REQUEST };
+    /// The member may not do this.
+    pub const FORBIDDEN: Self = Self { name: "forbidden", kind: ErrorType::Refused, status: StatusCode::FORBIDDEN };
+    /// The resource changed or is in a state that refuses the request.
+    pub const CONFLICT: Self = Self { name: "conflict", kind: ErrorType::Refused, status: StatusCode::CONFLICT };
+    /// The guild is not linked to Kaltura yet (`/kaltura setup`).
+    pub const GUILD_NOT_CONFIGURED: Self =
+        Self { name: "guild_not_configured", kind: ErrorType::Refused, status: StatusCode::CONFLICT };
+    /// Kaltura is not answering; retry after `Retry-After` seconds.
+    pub const KALTURA_UNAVAILABLE: Self =
+        Self { name: "kaltura_unavailable", kind: ErrorType::Internal, status: StatusCode::SERVICE_UNAVAILABLE };
+    /// Kaltura refused the request.
+    pub const KALTURA_REFUSED: Self =
+        Self { name: "kaltura_refused", kind: ErrorType::Internal, status: StatusCode::BAD_GATEWAY };
+    /// Discord did not answer as expected.
+    pub const DISCORD_UNAVAILABLE: Self =
+        Self { name: "discord_unavailable", kind: ErrorType::Internal, status: StatusCode::BAD_GATEWAY };
     /// Unexpected failure.
     pub const INTERNAL: Self =
         Self { name: "internal", kind: ErrorType::Internal, status: StatusCode::INTERNAL_SERVER_ERROR };
@@ -74,13 +102,35 @@ pub trait ErrorCode {
 pub struct ApiError {
     code: Code,
     message: String,
+    field: Option<String>,
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// An error with a message safe to show to the client.
     #[must_use]
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), field: None, retry_after: None }
+    }
+
+    /// The same error naming the offending field.
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into()).filter(|field: &String| !field.is_empty());
+        self
+    }
+
+    /// The same error with a `Retry-After` header (seconds).
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The offending field, when one is named.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
     }
 
     /// The code.
@@ -102,12 +152,20 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.code.status).json(serde_json::json!({
+        let mut body = serde_json::json!({
             "message": self.message,
             "code": self.code.name,
             "type": self.code.kind.as_str(),
             "link": format!("https://github.com/kalcord/kalcord/blob/main/docs/api.md#{}", self.code.name),
-        }))
+        });
+        if let Some(field) = &self.field {
+            body["field"] = serde_json::Value::from(field.as_str());
+        }
+        let mut response = HttpResponse::build(self.code.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(body)
     }
 }
 

@@ -4,18 +4,31 @@
 #![warn(clippy::pedantic, missing_docs)]
 
 mod config;
+pub mod discord;
 mod error;
 mod http_metrics;
 pub mod interactions;
+pub mod meetings;
+pub mod oauth;
+pub mod openapi;
 mod status;
+pub mod token;
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use actix_web::http::Method;
 use actix_web::web;
 use async_trait::async_trait;
+use kalcord_cache::SharedCache;
+use kalcord_discord::egress::{Egress, EgressConfig};
 use kalcord_runtime::{CancellationToken, Deps, Endpoint, Needs, Service};
 
-pub use config::{Config, DEFAULT_LISTEN, DEFAULT_SERVICE_LISTEN, DEFAULT_STATUS_TIMEOUT};
+pub use config::{
+    Config, DEFAULT_LISTEN, DEFAULT_MEMBER_CACHE_TTL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SERVICE_LISTEN,
+    DEFAULT_STATUS_TIMEOUT, DEFAULT_TOKEN_TTL,
+};
 pub use error::{ApiError, Code, ErrorCode, ErrorType};
 
 /// Time in-flight HTTP requests get to finish once shutdown starts.
@@ -48,6 +61,19 @@ pub struct AppState {
     pub deps: Deps,
     /// Verifies Discord interactions; `None` when `discord.public_key` is not set.
     pub verifier: Option<kalcord_discord::signature::Verifier>,
+    /// Signs API tokens and `OAuth2` state.
+    pub token_key: token::TokenKey,
+    /// Discord sign-in; `None` when not configured.
+    pub oauth: Option<discord::OAuth>,
+    /// Bot calls (member lookups); `None` without `discord.bot_token` and `discord.application_id`.
+    pub egress: Option<Egress>,
+    /// Member lookups are cached here (the process cache, or a small one of the gateway's own).
+    pub cache: SharedCache,
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_seconds() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl AppState {
@@ -63,15 +89,87 @@ impl AppState {
         if verifier.is_none() {
             tracing::warn!("discord.public_key is not set: POST /interactions answers 503 until it is");
         }
-        Self { config, deps, verifier }
+        let token_key = if let Some(key) = config.token_key.as_ref().filter(|key| !key.is_empty()) {
+            token::TokenKey::new(key.expose().as_bytes())
+        } else {
+            tracing::warn!(
+                "api_gateway.token_key is not set: API tokens are signed with a random key and end with this process"
+            );
+            token::TokenKey::random()
+        };
+        let discord = &deps.common.discord;
+        let oauth = discord::OAuth::from_config(discord, config.request_timeout)
+            .inspect_err(|missing| tracing::info!("Discord sign-in for the REST API is off: {missing}"))
+            .ok();
+        let cache = deps
+            .cache
+            .clone()
+            .unwrap_or_else(|| Arc::new(kalcord_cache::MemoryCache::new("api-gateway", 10_000)) as SharedCache);
+        let egress = match (&discord.bot_token, discord.application_id) {
+            (Some(token), Some(application_id)) => Some(Egress::new(
+                EgressConfig {
+                    api_base: discord.api_base.clone(),
+                    application_id,
+                    bot_token: token.clone(),
+                    global_per_second: discord.global_per_second,
+                    invalid_limit: discord.invalid_limit,
+                    timeout: config.request_timeout,
+                },
+                Arc::clone(&cache),
+            )),
+            _ => None,
+        };
+        Self { config, deps, verifier, token_key, oauth, egress, cache }
     }
 }
 
+/// One public route: method, path (actix pattern) and handler.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path pattern, e.g. `/api/v1/meetings/{id}`.
+    pub path: &'static str,
+    handler: fn() -> actix_web::Route,
+}
+
+/// Every public route; [`routes`] registers exactly these and the `OpenAPI` document lists them.
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/api/v1/status", handler: || web::route().to(status::get_status) },
+    Route { method: "GET", path: "/api/v1/openapi.json", handler: || web::route().to(openapi::get_openapi) },
+    Route { method: "GET", path: "/api/v1/meetings", handler: || web::route().to(meetings::list) },
+    Route { method: "POST", path: "/api/v1/meetings", handler: || web::route().to(meetings::create) },
+    Route { method: "GET", path: "/api/v1/meetings/{id}", handler: || web::route().to(meetings::get) },
+    Route { method: "PATCH", path: "/api/v1/meetings/{id}", handler: || web::route().to(meetings::update) },
+    Route { method: "DELETE", path: "/api/v1/meetings/{id}", handler: || web::route().to(meetings::cancel) },
+    Route { method: "GET", path: "/oauth2/login", handler: || web::route().to(oauth::login) },
+    Route { method: "GET", path: "/oauth2/callback", handler: || web::route().to(oauth::callback) },
+    Route { method: "POST", path: "/interactions", handler: || web::route().to(interactions::post_interactions) },
+];
+
+#[expect(clippy::needless_pass_by_value, reason = "the signature actix's QueryConfig::error_handler takes")]
+fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::new(Code::BAD_REQUEST, format!("malformed query string: {err}")).into()
+}
+
 /// Registers every route of the public HTTP server.
+///
+/// # Panics
+///
+/// Never: the methods of [`ROUTES`] are valid (a test calls every one).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").route("/status", web::get().to(status::get_status)))
-        .route("/interactions", web::post().to(interactions::post_interactions))
-        .default_service(web::to(error::not_found));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(meetings::MAX_JSON_BODY)
+            .content_type_required(false)
+            .error_handler(meetings::json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error));
+    for route in ROUTES {
+        let method = Method::from_bytes(route.method.as_bytes()).expect("route methods are valid");
+        cfg.route(route.path, (route.handler)().method(method));
+    }
+    cfg.default_service(web::to(error::not_found));
 }
 
 /// The HTTP edge, bound and ready to run.
@@ -93,7 +191,8 @@ impl ApiGateway {
 #[async_trait]
 impl Service for ApiGateway {
     const NAME: &'static str = "api-gateway";
-    const NEEDS: Needs = Needs { cache: false, store: false };
+    // NOTE: the cache carries the bot's shared global rate limit and the member lookups.
+    const NEEDS: Needs = Needs { cache: true, store: false };
     type Config = Config;
     type Error = Error;
 

@@ -2,5 +2,6 @@ mod integration {
     mod common;
     mod interactions;
     mod lifecycle;
+    mod rest;
     mod routes;
 }

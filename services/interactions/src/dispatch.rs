@@ -84,31 +84,39 @@ fn defer(
         return InteractionResponse::choices(Vec::new());
     }
     count("deferred");
+    // NOTE: a button is acknowledged without a new message (type 6), so a late answer can
+    // still edit the message the button is on (End) or arrive as an ephemeral follow-up (Join).
     let deferral = match route {
         Route::Command { name, sub, .. } => InteractionResponse::deferred(is_ephemeral(name, sub.as_deref())),
+        Route::Component(_) => InteractionResponse::deferred_update(),
         _ => InteractionResponse::deferred(true),
     };
+    let updates_message = deferral.kind == kind::DEFERRED_UPDATE_MESSAGE;
     tracker.spawn(async move {
         let response = match work.await {
             Ok(response) => response,
             Err(_) => InteractionResponse::ephemeral("Something went wrong on our side. Please try again."),
         };
-        follow_up(&app, &token, response).await;
+        follow_up(&app, &token, response, updates_message).await;
     });
     deferral
 }
 
-/// Delivers a late answer by editing the deferred response.
-async fn follow_up(app: &App, token: &str, response: InteractionResponse) {
+/// Delivers a late answer by editing the deferred response; after a component's deferred
+/// update (`updates_message`), only an update edits the message, anything else follows up.
+async fn follow_up(app: &App, token: &str, response: InteractionResponse, updates_message: bool) {
     let Some(egress) = &app.egress else {
         tracing::error!("a deferred interaction cannot be answered: discord.bot_token is not set");
         return;
     };
-    let message = match (response.kind, response.data) {
-        (kind::CHANNEL_MESSAGE | kind::UPDATE_MESSAGE, Some(ResponseData::Message(message))) => message,
-        _ => MessageData::text("That took too long. Please try again."),
+    let (edit, message) = match (response.kind, response.data) {
+        (kind::UPDATE_MESSAGE, Some(ResponseData::Message(message))) => (true, message),
+        (kind::CHANNEL_MESSAGE, Some(ResponseData::Message(message))) => (!updates_message, message),
+        _ => (!updates_message, MessageData::text("That took too long. Please try again.").ephemeral()),
     };
-    match egress.edit_original(token, &message).await {
+    let delivered =
+        if edit { egress.edit_original(token, &message).await } else { egress.create_followup(token, &message).await };
+    match delivered {
         Ok(_) => count("followed_up"),
         Err(err) => {
             count("follow_up_failed");

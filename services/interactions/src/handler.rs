@@ -103,6 +103,55 @@ impl Ctx {
         })
     }
 
+    /// A role option of the command.
+    #[must_use]
+    pub fn option_role(&self, name: &str) -> Option<u64> {
+        self.option(name).and_then(|value| match value {
+            CommandOptionValue::Role(id) => Some(id.get()),
+            _ => None,
+        })
+    }
+
+    /// A channel option of the command.
+    #[must_use]
+    pub fn option_channel(&self, name: &str) -> Option<u64> {
+        self.option(name).and_then(|value| match value {
+            CommandOptionValue::Channel(id) => Some(id.get()),
+            _ => None,
+        })
+    }
+
+    /// The channel the interaction happened in.
+    #[must_use]
+    pub fn channel_id(&self) -> Option<u64> {
+        #[allow(deprecated)]
+        let legacy = self.interaction.channel_id;
+        self.interaction.channel.as_ref().map(|channel| channel.id).or(legacy).map(twilight_model::id::Id::get)
+    }
+
+    /// The custom id arguments of a component or modal (empty for anything else).
+    #[must_use]
+    pub fn custom_args(&self) -> &[String] {
+        match &self.route {
+            Route::Component(Ok(id)) | Route::Modal(Ok(id), _) => &id.args,
+            _ => &[],
+        }
+    }
+
+    /// A modal field by custom id (`None` outside modals or when empty).
+    #[must_use]
+    pub fn modal_field(&self, name: &str) -> Option<&str> {
+        let Route::Modal(_, fields) = &self.route else { return None };
+        fields.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
+    }
+
+    /// The option being autocompleted and what was typed so far.
+    #[must_use]
+    pub fn focused(&self) -> Option<(&str, &str)> {
+        let Route::Autocomplete { focused: Some((name, typed)), .. } = &self.route else { return None };
+        Some((name.as_str(), typed.as_str()))
+    }
+
     fn option(&self, name: &str) -> Option<&CommandOptionValue> {
         let Route::Command { options, .. } = &self.route else { return None };
         options.iter().find(|option| option.name == name).map(|option| &option.value)

@@ -3,11 +3,15 @@
 #![deny(rust_2018_idioms)]
 #![warn(clippy::pedantic, missing_docs)]
 
+pub mod actor;
+pub mod client;
 mod dispatch;
 mod fallback;
 pub mod handler;
 pub mod handlers;
 pub mod route;
+pub mod view;
+pub mod when;
 
 use std::sync::Arc;
 use std::time::Duration;

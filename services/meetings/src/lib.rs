@@ -3,17 +3,74 @@
 #![deny(rust_2018_idioms)]
 #![warn(clippy::pedantic, missing_docs)]
 
-use async_trait::async_trait;
-use kalcord_config::{Reader, Section};
-use kalcord_runtime::{CancellationToken, Deps, Needs, Service, ServiceConfig};
+pub mod api;
+pub mod convert;
+pub mod failure;
+pub mod lifecycle;
+pub mod validate;
 
-/// Configuration of the `meetings` section (no keys yet).
-#[derive(Clone, Debug, Default)]
-pub struct Config {}
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use futures::stream::{self, BoxStream};
+use kalcord_bus::{BusError, Message, Request, Requests};
+use kalcord_config::{Reader, Section};
+use kalcord_proto::subject;
+use kalcord_runtime::{CancellationToken, Deps, Needs, Service, ServiceConfig};
+use kalcord_tenant::{TenantError, Tenants};
+use tokio_util::task::TaskTracker;
+
+pub use api::MeetingsApi;
+pub use failure::Failure;
+
+/// Every subject the service answers, in the queue group [`Meetings::NAME`].
+pub const SUBJECTS: &[&str] = &[
+    subject::MEETINGS_CREATE,
+    subject::MEETINGS_GET,
+    subject::MEETINGS_LIST,
+    subject::MEETINGS_UPDATE,
+    subject::MEETINGS_END,
+    subject::MEETINGS_CANCEL,
+    subject::MEETINGS_ATTACH_MESSAGE,
+    subject::MEETINGS_AUDIT_VERIFY,
+];
+
+/// Configuration of the `meetings` section.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Requests one replica handles at once.
+    pub max_in_flight: usize,
+    /// How long to wait for the identity service's answer about a member's meeting role.
+    pub identity_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { max_in_flight: 64, identity_timeout: Duration::from_millis(1500) }
+    }
+}
 
 impl Section for Config {
-    fn read(_reader: &mut Reader<'_>) -> Self {
-        Self {}
+    fn read(r: &mut Reader<'_>) -> Self {
+        let defaults = Self::default();
+        let config = Self {
+            identity_timeout: r.duration(
+                "identity_timeout",
+                defaults.identity_timeout,
+                "How long to wait for the identity service to tell a member's meeting role (identity.role).",
+            ),
+            max_in_flight: r.get(
+                "max_in_flight",
+                defaults.max_in_flight,
+                "Meeting requests one replica handles at once.",
+            ),
+        };
+        if config.identity_timeout.is_zero() {
+            r.invalid("identity_timeout", "must be longer than 0s");
+        }
+        config
     }
 }
 
@@ -21,10 +78,32 @@ impl ServiceConfig for Config {
     const SECTION: &'static str = "meetings";
 }
 
+/// The service failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bus refused a subscription.
+    #[error("cannot serve the meetings subjects")]
+    Bus(#[from] BusError),
+    /// The default Kaltura partner's client cannot be built.
+    #[error("cannot set up the Kaltura partners")]
+    Tenant(#[from] TenantError),
+}
+
 /// The meetings service, connected and ready to run.
 #[derive(Debug)]
 pub struct Meetings {
+    api: Arc<MeetingsApi>,
+    config: Config,
     deps: Deps,
+}
+
+impl Meetings {
+    /// The logic the service serves, for callers that skip the bus.
+    #[must_use]
+    pub fn api(&self) -> &MeetingsApi {
+        &self.api
+    }
 }
 
 #[async_trait]
@@ -32,24 +111,59 @@ impl Service for Meetings {
     const NAME: &'static str = "meetings";
     const NEEDS: Needs = Needs { cache: true, store: true };
     type Config = Config;
-    type Error = std::convert::Infallible;
+    type Error = Error;
 
-    async fn build(_config: Config, deps: Deps) -> Result<Self, Self::Error> {
-        Ok(Self { deps })
+    async fn build(config: Config, deps: Deps) -> Result<Self, Error> {
+        let store = deps.store().clone();
+        let tenants = Tenants::open(&deps.common.kaltura, &deps.common.secrets, store.clone())?;
+        let api = MeetingsApi::new(deps.bus.clone(), store, tenants, config.identity_timeout);
+        Ok(Self { api: Arc::new(api), config, deps })
     }
 
-    async fn run(self, shutdown: CancellationToken) -> Result<(), Self::Error> {
+    async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         tracing::info!(service = Self::NAME, instance = %self.deps.instance, "running");
-        shutdown.cancelled().await;
+        let mut streams: Vec<BoxStream<'static, Request>> = Vec::with_capacity(SUBJECTS.len());
+        for subject in SUBJECTS {
+            let requests = self.deps.bus.serve(subject, Self::NAME).await?;
+            streams.push(into_stream(requests));
+        }
+        let mut requests = stream::select_all(streams);
+        let tracker = TaskTracker::new();
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.config.max_in_flight.max(1)));
+        loop {
+            let request = tokio::select! {
+                () = shutdown.cancelled() => break,
+                request = requests.next() => match request { Some(request) => request, None => break },
+            };
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { break };
+            let api = Arc::clone(&self.api);
+            tracker.spawn(async move {
+                let subject = request.subject.clone();
+                let reply = api.handle(&subject, request.message.payload.as_ref()).await;
+                if let Err(err) = request.respond(Message::new(reply)).await {
+                    tracing::warn!(subject = %subject, error = %err, "meetings answer not delivered");
+                }
+                drop(permit);
+            });
+        }
+        // NOTE: stop taking requests, then finish the ones in flight.
+        drop(requests);
+        tracker.close();
+        tracker.wait().await;
         Ok(())
     }
+}
+
+fn into_stream(requests: Requests) -> BoxStream<'static, Request> {
+    stream::unfold(requests, |mut requests| async move { requests.next().await.map(|request| (request, requests)) })
+        .boxed()
 }
 
 /// Builds the service and runs it until `shutdown` is cancelled.
 ///
 /// # Errors
 ///
-/// When the service cannot be built or fails while running.
-pub async fn run(config: Config, deps: Deps, shutdown: CancellationToken) -> Result<(), std::convert::Infallible> {
+/// When the Kaltura partners cannot be set up or the bus refuses a subscription.
+pub async fn run(config: Config, deps: Deps, shutdown: CancellationToken) -> Result<(), Error> {
     Meetings::build(config, deps).await?.run(shutdown).await
 }

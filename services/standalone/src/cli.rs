@@ -4,6 +4,7 @@ use kalcord_config::ConfigArgs;
 
 use crate::discord_command::DiscordCommand;
 use crate::ks_command::KsCommand;
+use crate::sandbox_command::SandboxCommand;
 
 /// `kalcord [OPTIONS] [COMMAND]`.
 #[derive(Debug, clap::Parser)]
@@ -28,4 +29,7 @@ pub enum Command {
     /// Register commands with Discord, or print the bot's invite URL.
     #[command(subcommand)]
     Discord(DiscordCommand),
+    /// Act as a member of the sandbox's demo server: run a slash command, press a button, submit a form.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
 }

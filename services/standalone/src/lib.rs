@@ -7,6 +7,7 @@ pub mod cli;
 pub mod discord_command;
 pub mod ks_command;
 pub mod sandbox;
+pub mod sandbox_command;
 
 use std::time::Instant;
 
@@ -98,7 +99,7 @@ async fn serve(
     started: Instant,
     stop: impl Future<Output = ()>,
 ) -> Result<(), RuntimeError> {
-    let sandbox = if config.sandbox.discord_enabled(&config.common) {
+    let sandbox = if config.sandbox.enabled(&config.common) {
         let sandbox = sandbox::Sandbox::start(&config.sandbox, &mut config.common)
             .await
             .map_err(|err| RuntimeError::Service { service: "sandbox", source: Box::new(err) })?;
@@ -120,23 +121,31 @@ async fn serve(
     {
         sandbox.connect(&api.url, &common).await;
     }
-    let sandbox_url = sandbox.as_ref().map(sandbox::Sandbox::discord_url);
+    let sandbox_url = sandbox.as_ref().and_then(sandbox::Sandbox::discord_url);
+    let kaltura_url = sandbox.as_ref().and_then(sandbox::Sandbox::kaltura_url);
     let result = host
         .run(stop, |endpoints: &[Endpoint]| {
             // NOTE: admin is announced last; tools read up to it.
             if let Some(url) = &sandbox_url {
                 println!("listening discord-sandbox {url}");
             }
+            if let Some(url) = &kaltura_url {
+                println!("listening kaltura-sandbox {url}");
+            }
             kalcord_runtime::announce(endpoints);
             println!(
-                "kalcord {} ready in {} ms (bus: {}, store: {}, cache: {}, discord: {})",
+                "kalcord {} ready in {} ms (bus: {}, store: {}, cache: {}, discord: {}, kaltura: {})",
                 env!("CARGO_PKG_VERSION"),
                 started.elapsed().as_millis(),
                 common.bus.backend,
                 common.store.url,
                 common.cache.backend,
                 if sandbox_url.is_some() { "sandbox emulator" } else { "discord.com" },
+                if kaltura_url.is_some() { "sandbox emulator" } else { common.kaltura.service_url.as_str() },
             );
+            if sandbox_url.is_some() {
+                println!("{}", sandbox::TRY_IT);
+            }
         })
         .await;
     if let Some(sandbox) = sandbox {

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
             kalcord_standalone::run(&cli.config, kalcord_runtime::shutdown_signal()),
         ),
         Some(Command::Discord(command)) => discord(command, &cli.config),
+        Some(Command::Sandbox(command)) => sandbox(command),
         Some(Command::Ks(command)) => match kalcord_standalone::ks_command::run(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -34,6 +35,18 @@ fn discord(
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("kalcord discord: {}", kalcord_runtime::chain(&err));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn sandbox(command: &kalcord_standalone::sandbox_command::SandboxCommand) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(kalcord_standalone::sandbox_command::run(command, &mut std::io::stdout())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kalcord sandbox: {}", kalcord_runtime::chain(&err));
             ExitCode::from(2)
         }
     }

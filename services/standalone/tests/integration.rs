@@ -4,6 +4,8 @@ mod integration {
     mod discord_cli;
     mod distributed;
     mod interactions_e2e;
+    mod meetings_distributed;
+    mod meetings_e2e;
     mod sandbox;
     mod standalone;
 }

@@ -13,6 +13,9 @@ fn meeting_option(description: &str) -> CommandOption {
     CommandOption::string("meeting", description).required().autocomplete()
 }
 
+/// Meeting roles a Discord role can be mapped to.
+const MEETING_ROLES: &[(&str, &str)] = &[("Host", "host"), ("Moderator", "moderator"), ("Attendee", "attendee")];
+
 /// `/meeting start|schedule|join|list|info|end`: for every member; who may host is decided
 /// by the guild's role mapping, not by Discord permissions.
 #[must_use]
@@ -35,10 +38,14 @@ pub fn meeting() -> CommandDefinition {
                 "Schedule a meeting (also creates a Discord event)",
                 vec![
                     title(),
-                    CommandOption::string("when", "Start time, e.g. 2026-12-01 15:00 or \"in 2 hours\"")
-                        .required()
-                        .autocomplete(),
-                    CommandOption::integer("duration", "Length in minutes (default 60)").range(5, 1440),
+                    CommandOption::string(
+                        "when",
+                        "Start (UTC unless an offset is given): 2026-12-01 15:00, in 2h, tomorrow 18:00",
+                    )
+                    .required()
+                    .autocomplete()
+                    .max_length(64),
+                    CommandOption::string("duration", "Length: 90, 90m or 1h30m (default 60 minutes)").max_length(16),
                     kind(),
                     description(),
                 ],
@@ -46,7 +53,10 @@ pub fn meeting() -> CommandDefinition {
             CommandOption::subcommand(
                 "join",
                 "Get your personal link into a meeting",
-                vec![meeting_option("Meeting to join")],
+                vec![
+                    CommandOption::string("meeting", "Meeting to join (default: the one live in this channel)")
+                        .autocomplete(),
+                ],
             ),
             CommandOption::subcommand(
                 "list",
@@ -80,17 +90,29 @@ pub fn kaltura() -> CommandDefinition {
                 "Connect a Kaltura partner (opens a form for the secret)",
                 vec![CommandOption::channel("notifications", "Where meeting news is posted", TEXT_CHANNELS)],
             ),
-            CommandOption::subcommand(
+            CommandOption::group(
                 "roles",
-                "Map a Discord role to a meeting role, or list the mapping",
+                "Map Discord roles to meeting roles",
                 vec![
-                    CommandOption::role("role", "Discord role to map"),
-                    CommandOption::string("meeting_role", "Role in meetings").choices(&[
-                        ("Host", "host"),
-                        ("Moderator", "moderator"),
-                        ("Attendee", "attendee"),
-                        ("Remove mapping", "none"),
-                    ]),
+                    CommandOption::subcommand(
+                        "map",
+                        "Give members of a Discord role a meeting role",
+                        vec![
+                            CommandOption::role("role", "Discord role to map").required(),
+                            CommandOption::string("kaltura_role", "Role in meetings").required().choices(MEETING_ROLES),
+                            CommandOption::integer(
+                                "priority",
+                                "Higher wins when a member has several mapped roles (default 0)",
+                            )
+                            .range(-1000, 1000),
+                        ],
+                    ),
+                    CommandOption::subcommand(
+                        "unmap",
+                        "Remove a Discord role's mapping",
+                        vec![CommandOption::role("role", "Discord role to unmap").required()],
+                    ),
+                    CommandOption::subcommand("list", "Show the role mapping", Vec::new()),
                 ],
             ),
             CommandOption::subcommand("status", "Show the connection and service health", Vec::new()),
@@ -112,5 +134,5 @@ pub fn all() -> Vec<CommandDefinition> {
 /// decides whether a deferral is ephemeral.
 #[must_use]
 pub fn is_ephemeral(command: &str, subcommand: Option<&str>) -> bool {
-    !matches!((command, subcommand), ("meeting", Some("start" | "schedule" | "end")))
+    !matches!((command, subcommand), ("meeting", Some("start" | "schedule")))
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 pub mod option_kind {
     /// A subcommand.
     pub const SUB_COMMAND: u8 = 1;
+    /// A group of subcommands.
+    pub const SUB_COMMAND_GROUP: u8 = 2;
     /// Text.
     pub const STRING: u8 = 3;
     /// Integer.
@@ -84,6 +86,12 @@ impl CommandOption {
     #[must_use]
     pub fn subcommand(name: &str, description: &str, options: Vec<CommandOption>) -> Self {
         Self { options, ..Self::new(option_kind::SUB_COMMAND, name, description) }
+    }
+
+    /// A group of `subcommands`.
+    #[must_use]
+    pub fn group(name: &str, description: &str, subcommands: Vec<CommandOption>) -> Self {
+        Self { options: subcommands, ..Self::new(option_kind::SUB_COMMAND_GROUP, name, description) }
     }
 
     /// A text option.

@@ -85,7 +85,31 @@ fn the_entry_point_command_is_kept() {
 }
 
 #[test]
+fn role_mapping_is_a_group_of_subcommands() {
+    let kaltura = &all()[1];
+    let roles = kaltura.options.iter().find(|o| o.name == "roles").unwrap();
+    assert_eq!(roles.kind, super::option_kind::SUB_COMMAND_GROUP);
+    let subs: Vec<&str> = roles.options.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(subs, ["map", "unmap", "list"]);
+    for sub in &roles.options {
+        assert_eq!(sub.kind, super::option_kind::SUB_COMMAND);
+        let mut seen_optional = false;
+        for option in &sub.options {
+            assert!(option.description.len() <= 100 && !(option.required && seen_optional), "{}", option.name);
+            seen_optional |= !option.required;
+        }
+    }
+    let map: Vec<(&str, bool)> = roles.options[0].options.iter().map(|o| (o.name.as_str(), o.required)).collect();
+    assert_eq!(map, [("role", true), ("kaltura_role", true), ("priority", false)]);
+    let meeting = &all()[0];
+    let join = meeting.options.iter().find(|o| o.name == "join").unwrap();
+    assert!(!join.options[0].required && join.options[0].autocomplete, "join defaults to the channel's live meeting");
+}
+
+#[test]
 fn ephemeral_replies() {
+    assert!(is_ephemeral("meeting", Some("end")));
+    assert!(!is_ephemeral("meeting", Some("schedule")));
     assert!(is_ephemeral("meeting", Some("join")));
     assert!(!is_ephemeral("meeting", Some("start")));
     assert!(is_ephemeral("kaltura", Some("setup")));

@@ -44,6 +44,7 @@ impl Edge {
             interaction_timeout,
             status_timeout: Duration::from_millis(200),
             workers: 1,
+            ..Config::default()
         };
         Self { bus, key, state: web::Data::new(AppState::new(config, deps)) }
     }

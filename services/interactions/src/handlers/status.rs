@@ -5,8 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kalcord_discord::permission::Permissions;
 use kalcord_discord::response::{Embed, InteractionResponse, MessageData};
+use kalcord_proto::v1::TenantRequest;
 use kalcord_runtime::status_report;
 
+use crate::client::Services;
 use crate::handler::{Ctx, Handler, HandlerError};
 
 /// Time each service gets to answer.
@@ -26,10 +28,22 @@ impl Handler for KalturaStatus {
                 "You need the Manage Server permission to see kalcord's status.",
             ));
         }
-        let report = status_report(&ctx.app.deps.bus, TIMEOUT).await;
+        let tenant = async {
+            let actor = crate::actor::actor(ctx)?;
+            let services = Services::new(std::sync::Arc::clone(&ctx.app.deps.bus));
+            Some(services.tenant(&TenantRequest { actor: Some(actor), check: true }).await)
+        };
+        let (report, tenant) = tokio::join!(status_report(&ctx.app.deps.bus, TIMEOUT), tenant);
         let healthy = report.status == "ok";
         let mut embed = Embed::titled(if healthy { "kalcord is healthy" } else { "kalcord is degraded" })
             .color(if healthy { 0x0057_F287 } else { 0x00ED_4245 });
+        if let Some(tenant) = tenant {
+            let line = match tenant {
+                Ok(tenant) => super::kaltura::tenant_line(&tenant),
+                Err(failure) => format!("❌ {}", failure.text()),
+            };
+            embed = embed.field("Kaltura", &line, false);
+        }
         for service in &report.services {
             let mark = match service.status {
                 "ok" => "✅",

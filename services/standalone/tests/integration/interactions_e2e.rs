@@ -65,6 +65,7 @@ async fn a_slow_command_is_deferred_then_delivered_as_an_edit_of_original() {
         interaction_timeout: Duration::from_millis(2500),
         status_timeout: Duration::from_secs(1),
         workers: 1,
+        ..Default::default()
     };
     let gateway = ApiGateway::build(gateway_config, deps.clone()).await.unwrap();
     emulator

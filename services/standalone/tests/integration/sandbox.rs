@@ -39,6 +39,7 @@ async fn the_sandbox_answers_interactions_end_to_end() {
         ("KALCORD_ADMIN_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("KALCORD_API_GATEWAY_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("KALCORD_SANDBOX_DISCORD_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("KALCORD_SANDBOX_KALTURA_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
     ];
     let kalcord = Spawned::start(&binary("kalcord"), &[], &env).await.unwrap();
     kalcord.wait_ready(Duration::from_secs(30)).await.unwrap();
@@ -54,7 +55,10 @@ async fn the_sandbox_answers_interactions_end_to_end() {
     let answer = interact(&sandbox, status_command(OWNER)).await;
     assert_eq!((answer["type"].as_u64(), answer["data"]["flags"].as_u64()), (Some(4), Some(64)));
     assert_eq!(answer["data"]["embeds"][0]["title"], "kalcord is healthy");
-    assert_eq!(answer["data"]["embeds"][0]["fields"].as_array().unwrap().len(), 6);
+    let fields = answer["data"]["embeds"][0]["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 7, "six services and the Kaltura link: {fields:#?}");
+    let kaltura = fields.iter().find(|field| field["name"].as_str().is_some_and(|n| n.contains("Kaltura"))).unwrap();
+    assert!(kaltura["value"].as_str().unwrap().contains("5000001"), "the sandbox partner: {kaltura:#}");
 
     let refused = interact(&sandbox, status_command(STUDENT)).await;
     assert!(refused["data"]["content"].as_str().unwrap().contains("Manage Server"), "{refused:#}");

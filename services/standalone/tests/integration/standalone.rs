@@ -14,6 +14,7 @@ async fn http_request_crosses_the_in_process_bus_and_comes_back() {
         ("KALCORD_ADMIN_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("KALCORD_API_GATEWAY_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
         ("KALCORD_SANDBOX_DISCORD_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("KALCORD_SANDBOX_KALTURA_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
     ];
     let kalcord = Spawned::start(&binary("kalcord"), &[], &env).await.unwrap();
     kalcord.wait_ready(Duration::from_secs(30)).await.unwrap();

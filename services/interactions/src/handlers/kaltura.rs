@@ -1,0 +1,179 @@
+//! `/kaltura setup` (a form, never an option, for the secret), `/kaltura roles map|unmap|list`
+//! and `/kaltura sync`.
+
+use std::fmt::Write as _;
+
+use kalcord_discord::custom_id::CustomId;
+use kalcord_discord::permission::Permissions;
+use kalcord_discord::response::{Component, InteractionResponse, TextInput};
+use kalcord_proto::subject;
+use kalcord_proto::v1::{MeetingRole, RoleMapping, RoleMappingRequest, SetupRequest, TenantSummary};
+
+use super::{actor_of, services};
+use crate::client::{Failure, Outcome};
+use crate::handler::Ctx;
+use crate::view::role_label;
+
+/// Modal field ids.
+const PARTNER_ID: &str = "partner_id";
+const SERVICE_URL: &str = "service_url";
+const KAF_URL: &str = "kaf_url";
+const ADMIN_SECRET: &str = "admin_secret";
+
+fn manage_server(ctx: &Ctx, what: &str) -> Outcome<()> {
+    if ctx.permissions().contains(Permissions::MANAGE_GUILD) {
+        Ok(())
+    } else {
+        Err(Failure::say(format!("You need the Manage Server permission to {what}.")))
+    }
+}
+
+fn field(id: &str, label: &str, required: bool, placeholder: &str, max_length: u16) -> Component {
+    let input = TextInput {
+        placeholder: Some(placeholder.to_owned()),
+        max_length: Some(max_length),
+        ..TextInput::short(id, required)
+    };
+    Component::text_field(label, input)
+}
+
+/// `/kaltura setup`: opens the form asking for the partner, its URLs and its admin secret.
+pub async fn setup(ctx: Ctx) -> Outcome {
+    actor_of(&ctx)?;
+    manage_server(&ctx, "connect kalcord to Kaltura")?;
+    let channel = ctx.option_channel("notifications").map(|id| id.to_string());
+    let args: Vec<&str> = channel.as_deref().into_iter().collect();
+    let custom_id = CustomId::new("setup", &args).encode().map_err(|_| Failure::say("That channel can't be used."))?;
+    let fields = vec![
+        field(PARTNER_ID, "Partner ID", true, "e.g. 1234567", 12),
+        field(SERVICE_URL, "Service URL (optional)", false, "https://www.kaltura.com", 200),
+        field(KAF_URL, "KAF URL (optional)", false, "https://1234567.kaf.kaltura.com", 200),
+        field(ADMIN_SECRET, "Admin secret", true, "KMC → Settings → Integration Settings", 128),
+    ];
+    Ok(InteractionResponse::modal(custom_id, "Connect Kaltura", fields))
+}
+
+/// The setup form submitted: links the guild and answers with a summary, never the secret.
+pub async fn setup_submit(ctx: Ctx) -> Outcome {
+    let actor = actor_of(&ctx)?;
+    manage_server(&ctx, "connect kalcord to Kaltura")?;
+    let partner_id =
+        ctx.modal_field(PARTNER_ID).and_then(|text| text.parse::<i64>().ok()).filter(|id| *id > 0).ok_or_else(
+            || Failure::say("The partner ID is a number, e.g. 1234567 (KMC → Settings → Integration Settings)."),
+        )?;
+    let admin_secret = ctx.modal_field(ADMIN_SECRET).ok_or_else(|| Failure::say("The admin secret is required."))?;
+    let request = SetupRequest {
+        actor: Some(actor),
+        partner_id,
+        service_url: ctx.modal_field(SERVICE_URL).unwrap_or_default().to_owned(),
+        kaf_url: ctx.modal_field(KAF_URL).unwrap_or_default().to_owned(),
+        admin_secret: admin_secret.to_owned(),
+        notification_channel_id: ctx.custom_args().first().and_then(|id| id.parse().ok()).unwrap_or(0),
+    };
+    let outcome = services(&ctx).setup(&request).await;
+    let redact = |text: String| text.replace(admin_secret, "[secret]");
+    match outcome {
+        Ok(tenant) => {
+            let partner = if tenant.partner_id > 0 { tenant.partner_id } else { partner_id };
+            Ok(InteractionResponse::ephemeral(&redact(format!(
+                "Linked to Kaltura partner {partner} ({}).",
+                reachability(&tenant)
+            ))))
+        }
+        Err(failure) => Err(Failure::say(redact(failure.text()))),
+    }
+}
+
+fn reachability(tenant: &TenantSummary) -> String {
+    match (tenant.reachable, tenant.problem.trim()) {
+        (true, _) => "reachable".to_owned(),
+        (false, "") => "not checked yet".to_owned(),
+        (false, problem) => format!("not reachable: {problem}"),
+    }
+}
+
+/// One line of the `/kaltura status` report about the guild's Kaltura link.
+#[must_use]
+pub fn tenant_line(tenant: &TenantSummary) -> String {
+    if !tenant.configured {
+        return "Not connected: run `/kaltura setup`.".to_owned();
+    }
+    let mark = if tenant.reachable { "✅" } else { "❌" };
+    let source = match tenant.source.as_str() {
+        "guild" => "set with /kaltura setup",
+        "default" => "kalcord's default partner",
+        "sandbox" => "built-in sandbox",
+        other => other,
+    };
+    format!("{mark} Partner {} ({source}), {}", tenant.partner_id, reachability(tenant))
+}
+
+fn meeting_role(value: Option<&str>) -> Option<MeetingRole> {
+    match value {
+        Some("host") => Some(MeetingRole::Host),
+        Some("moderator") => Some(MeetingRole::Moderator),
+        Some("attendee") => Some(MeetingRole::Attendee),
+        _ => None,
+    }
+}
+
+fn mapping_text(headline: &str, mappings: &[RoleMapping]) -> InteractionResponse {
+    let mut text = headline.to_owned();
+    if mappings.is_empty() {
+        text.push_str("\nNo Discord role is mapped; members get their default meeting role.");
+    } else {
+        text.push_str("\n**Role mapping**");
+        for mapping in mappings {
+            let _ = write!(
+                text,
+                "\n<@&{}> → {} (priority {})",
+                mapping.discord_role_id,
+                role_label(mapping.role),
+                mapping.priority
+            );
+        }
+    }
+    InteractionResponse::ephemeral(text.trim_start())
+}
+
+/// `/kaltura roles map role kaltura_role [priority]`.
+pub async fn roles_map(ctx: Ctx) -> Outcome {
+    let actor = actor_of(&ctx)?;
+    manage_server(&ctx, "map roles")?;
+    let role_id = ctx.option_role("role").ok_or_else(|| Failure::say("Pick a Discord role."))?;
+    let role = meeting_role(ctx.option_str("kaltura_role"))
+        .ok_or_else(|| Failure::say("Pick a meeting role: host, moderator or attendee."))?;
+    let priority = ctx.option_i64("priority").unwrap_or(0).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+    let mapping =
+        RoleMapping { discord_role_id: role_id, role: role as i32, priority: i32::try_from(priority).unwrap_or(0) };
+    let request = RoleMappingRequest { actor: Some(actor), mapping: Some(mapping) };
+    let mappings = services(&ctx).roles(subject::IDENTITY_ROLES_MAP, &request).await?;
+    Ok(mapping_text(&format!("Members with <@&{role_id}> are now {} in meetings.", role_label(role as i32)), &mappings))
+}
+
+/// `/kaltura roles unmap role`.
+pub async fn roles_unmap(ctx: Ctx) -> Outcome {
+    let actor = actor_of(&ctx)?;
+    manage_server(&ctx, "map roles")?;
+    let role_id = ctx.option_role("role").ok_or_else(|| Failure::say("Pick a Discord role."))?;
+    let mapping = RoleMapping { discord_role_id: role_id, role: MeetingRole::Unspecified as i32, priority: 0 };
+    let request = RoleMappingRequest { actor: Some(actor), mapping: Some(mapping) };
+    let mappings = services(&ctx).roles(subject::IDENTITY_ROLES_UNMAP, &request).await?;
+    Ok(mapping_text(&format!("<@&{role_id}> is no longer mapped."), &mappings))
+}
+
+/// `/kaltura roles list`.
+pub async fn roles_list(ctx: Ctx) -> Outcome {
+    let actor = actor_of(&ctx)?;
+    let request = RoleMappingRequest { actor: Some(actor), mapping: None };
+    let mappings = services(&ctx).roles(subject::IDENTITY_ROLES_LIST, &request).await?;
+    Ok(mapping_text("", &mappings))
+}
+
+/// `/kaltura sync`: not available yet.
+pub async fn sync(ctx: Ctx) -> Outcome {
+    actor_of(&ctx)?;
+    Ok(InteractionResponse::ephemeral(
+        "`/kaltura sync` isn't available yet. Role changes already count from a member's next click.",
+    ))
+}
