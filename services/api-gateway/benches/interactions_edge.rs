@@ -91,6 +91,8 @@ async fn load(url: &str, key: &SigningKey) -> (usize, Vec<Duration>) {
             latencies
         })
     });
+    // NOTE: collected first, so every connection runs at once (a lazy map would run them one by one).
+    let workers: Vec<_> = workers.collect();
     let mut all = Vec::new();
     for worker in workers {
         all.extend(worker.await.unwrap());

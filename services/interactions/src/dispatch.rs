@@ -8,6 +8,7 @@ use kalcord_discord::command::is_ephemeral;
 use kalcord_discord::response::{InteractionResponse, MessageData, ResponseData, kind};
 use kalcord_proto::v1::InteractionRequest;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 use twilight_model::application::interaction::Interaction;
 
 use crate::fallback;
@@ -47,17 +48,21 @@ pub async fn dispatch(
     let token = interaction.token.clone();
     let span = tracing::info_span!("interaction", id = %interaction.id, route = route.key().unwrap_or_default());
     let ctx = Ctx { app: Arc::clone(&app), interaction, route: route.clone() };
-    let work = tokio::spawn(async move {
-        handler.handle(&ctx).await.unwrap_or_else(|err| {
-            tracing::error!(error = %kalcord_runtime::chain(&err), "interaction handler failed");
-            fallback::failed(&ctx.route)
-        })
-    });
+    let work = tokio::spawn(
+        async move {
+            handler.handle(&ctx).await.unwrap_or_else(|err| {
+                tracing::error!(error = %kalcord_runtime::chain(&err), "interaction handler failed");
+                fallback::failed(&ctx.route)
+            })
+        }
+        .instrument(span.clone()),
+    );
     let remaining = request.deadline_unix_ms - unix_millis() - i64::try_from(margin.as_millis()).unwrap_or(500);
     let budget = Duration::from_millis(u64::try_from(remaining).unwrap_or(0));
-    let _entered = span.enter();
+    // NOTE: a span guard held across an await corrupts the span stack of whatever else runs on
+    // this thread; the span follows the future instead.
     let mut work = work;
-    match tokio::time::timeout(budget, &mut work).await {
+    match tokio::time::timeout(budget, &mut work).instrument(span).await {
         Ok(Ok(response)) => {
             count("inline");
             response

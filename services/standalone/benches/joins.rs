@@ -3,8 +3,9 @@
 //! The whole standalone system runs in this process on its embedded defaults (SQLite, in-process
 //! bus, memory cache) against the Discord and Kaltura emulators. A host starts a meeting with a
 //! signed `/meeting start`; every member presses Join once (so they are known); then 64
-//! concurrent senders press Join for a few seconds. Each click is a real signed interaction
-//! (built, signed and posted by the Discord emulator) answered with a personal launch link.
+//! concurrent connections press Join for a few seconds. Each click is a real signed interaction
+//! (the Discord emulator's own payload for that member, signed with the application's key) posted
+//! to `POST /interactions` and answered with a personal launch link.
 //! Prints throughput and latency percentiles; fails under 2,000 joins/s, over 50 ms p99, or when
 //! a known member's join reaches Kaltura.
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use ed25519_dalek::{Signer as _, SigningKey};
 use kalcord_config::ConfigArgs;
 use kalcord_discord::egress::{Egress, EgressConfig};
 use kalcord_discord_emulator::{
@@ -29,6 +31,7 @@ const RATE_TARGET: f64 = 2_000.0;
 const P99_TARGET: Duration = Duration::from_millis(50);
 const PARTNER: i64 = 4_200_001;
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const APP_KEY_SEED: [u8; 32] = [7; 32];
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -76,7 +79,9 @@ fn main() {
         for n in 0..MEMBERS {
             guild = guild.with_member(MemberSeed::new(UserSeed::new(FIRST_MEMBER + n, &format!("member{n}"))));
         }
-        let discord = DiscordEmulator::start(EmulatorConfig::default().with_guild(guild)).await.unwrap();
+        let mut emulator_config = EmulatorConfig::default().with_guild(guild);
+        emulator_config.application.signing_key_hex = Some(hex::encode(APP_KEY_SEED));
+        let discord = DiscordEmulator::start(emulator_config).await.unwrap();
         let app = discord.application();
 
         let data = tempfile::tempdir().unwrap();
@@ -118,9 +123,9 @@ fn main() {
             tokio::spawn(async move { kalcord_standalone::run(&args, async move { stop.notified().await }).await })
         };
         let api = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
+        let probe = reqwest::Client::new();
         let started = Instant::now();
-        while client.get(format!("{api}/api/v1/status")).send().await.is_err() {
+        while probe.get(format!("{api}/api/v1/status")).send().await.is_err() {
             assert!(started.elapsed() < Duration::from_secs(30), "kalcord did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -166,38 +171,68 @@ fn main() {
             .map(|m| m.message_id)
             .expect("the meeting post exists");
 
-        // Every member joins once: from now on they are known.
+        // Every member joins once: from now on they are known. Their payloads are kept for the storm.
+        let key = SigningKey::from_bytes(&APP_KEY_SEED);
+        let timestamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+        let mut clicks = Vec::new();
         for n in 0..MEMBERS {
             let outcome =
                 discord.state().send_interaction(&join_click(message_id, &custom_id, FIRST_MEMBER + n)).await.unwrap();
             assert!(launch_url(outcome.json.as_ref()).is_some(), "a first join gives a link: {:?}", outcome.json);
+            let body = serde_json::to_vec(&outcome.payload).unwrap();
+            let mut signed = timestamp.as_bytes().to_vec();
+            signed.extend_from_slice(&body);
+            clicks.push((body, hex::encode(key.sign(&signed).to_bytes())));
         }
+        let clicks = Arc::new(clicks);
         let kaltura_before = kaltura_requests(&kaltura.base_url()).await;
 
+        let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
+        let url = format!("{api}/interactions");
         let next = Arc::new(AtomicU64::new(0));
         let failures = Arc::new(AtomicU64::new(0));
         let deadline = Instant::now() + DURATION;
         let measured = Instant::now();
         let workers = (0..CONNECTIONS).map(|_| {
-            let (state, custom_id, next, failures) =
-                (discord.state(), custom_id.clone(), Arc::clone(&next), Arc::clone(&failures));
+            let (client, url, timestamp, clicks, next, failures) = (
+                client.clone(),
+                url.clone(),
+                timestamp.clone(),
+                Arc::clone(&clicks),
+                Arc::clone(&next),
+                Arc::clone(&failures),
+            );
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
-                    let member = FIRST_MEMBER + next.fetch_add(1, Ordering::Relaxed) % MEMBERS;
+                    let n = usize::try_from(next.fetch_add(1, Ordering::Relaxed) % MEMBERS).unwrap();
+                    let (body, signature) = &clicks[n];
                     let started = Instant::now();
-                    let outcome = state.send_interaction(&join_click(message_id, &custom_id, member)).await;
+                    let answer = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("X-Signature-Ed25519", signature)
+                        .header("X-Signature-Timestamp", &timestamp)
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    let answer = match answer {
+                        Ok(response) => response.json::<Value>().await.ok(),
+                        Err(_) => None,
+                    };
                     let elapsed = started.elapsed();
-                    match outcome {
-                        Ok(outcome) if launch_url(outcome.json.as_ref()).is_some() => latencies.push(elapsed),
-                        _ => {
-                            failures.fetch_add(1, Ordering::Relaxed);
-                        }
+                    if launch_url(answer.as_ref()).is_some() {
+                        latencies.push(elapsed);
+                    } else {
+                        failures.fetch_add(1, Ordering::Relaxed);
                     }
                 }
                 latencies
             })
         });
+        // NOTE: collected first, so every connection runs at once (a lazy map would run them one by one).
+        let workers: Vec<_> = workers.collect();
         let mut all = Vec::new();
         for worker in workers {
             all.extend(worker.await.unwrap());
