@@ -2,6 +2,7 @@
 
 use kalcord_config::ConfigArgs;
 
+use crate::audit_command::AuditCommand;
 use crate::discord_command::DiscordCommand;
 use crate::ks_command::KsCommand;
 use crate::sandbox_command::SandboxCommand;
@@ -32,4 +33,7 @@ pub enum Command {
     /// Act as a member of the sandbox's demo server: run a slash command, press a button, submit a form.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Check the audit log's hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }

@@ -3,6 +3,7 @@
 #![deny(rust_2018_idioms)]
 #![warn(clippy::pedantic, missing_docs)]
 
+pub mod audit_command;
 pub mod cli;
 pub mod discord_command;
 pub mod ks_command;

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         ),
         Some(Command::Discord(command)) => discord(command, &cli.config),
         Some(Command::Sandbox(command)) => sandbox(command),
+        Some(Command::Audit(command)) => audit(command, &cli.config),
         Some(Command::Ks(command)) => match kalcord_standalone::ks_command::run(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -47,6 +48,19 @@ fn sandbox(command: &kalcord_standalone::sandbox_command::SandboxCommand) -> Exi
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("kalcord sandbox: {}", kalcord_runtime::chain(&err));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn audit(command: &kalcord_standalone::audit_command::AuditCommand, args: &kalcord_config::ConfigArgs) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(kalcord_standalone::audit_command::run(command, args, &mut std::io::stdout())) {
+        Ok(kalcord_standalone::audit_command::Verdict::Intact) => ExitCode::SUCCESS,
+        Ok(kalcord_standalone::audit_command::Verdict::Broken { .. }) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("kalcord audit: {}", kalcord_runtime::chain(&err));
             ExitCode::from(2)
         }
     }

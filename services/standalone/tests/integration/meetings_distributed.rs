@@ -13,6 +13,28 @@ use serde_json::{Value, json};
 const SERVICES: [&str; 6] = ["api-gateway", "interactions", "identity", "meetings", "notifications", "gateway-shard"];
 const PARTNER: i64 = 4_300_001;
 const SECRET: &str = "fedcba9876543210fedcba9876543210";
+const APP_KEY_SEED: [u8; 32] = [5; 32];
+
+/// Delivers `payload` again, freshly signed, as Discord does when it retries an interaction.
+async fn redeliver(api: &str, payload: &Value) -> Value {
+    use ed25519_dalek::Signer as _;
+    let body = serde_json::to_vec(payload).unwrap();
+    let timestamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let mut signed = timestamp.as_bytes().to_vec();
+    signed.extend_from_slice(&body);
+    let signature = ed25519_dalek::SigningKey::from_bytes(&APP_KEY_SEED).sign(&signed);
+    let response = reqwest::Client::new()
+        .post(format!("{api}/interactions"))
+        .header("content-type", "application/json")
+        .header("X-Signature-Ed25519", hex::encode(signature.to_bytes()))
+        .header("X-Signature-Timestamp", timestamp)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
 
 fn click(custom_id: &str, message_id: u64, user_id: u64) -> InteractionSpec {
     InteractionSpec {
@@ -67,7 +89,9 @@ async fn a_meeting_runs_across_service_processes() {
     )
     .await
     .unwrap();
-    let discord = DiscordEmulator::start(EmulatorConfig::default().with_guild(seed::demo_guild())).await.unwrap();
+    let mut discord_config = EmulatorConfig::default().with_guild(seed::demo_guild());
+    discord_config.application.signing_key_hex = Some(hex::encode(APP_KEY_SEED));
+    let discord = DiscordEmulator::start(discord_config).await.unwrap();
     let app = discord.application();
     let env = DistributedEnv::new(true).await.unwrap();
     let mut vars = env.vars();
@@ -119,7 +143,10 @@ async fn a_meeting_runs_across_service_processes() {
             {"type": 3, "name": "title", "value": "Physics"}, {"type": 3, "name": "kind", "value": "virtual_classroom"}
         ]})],
     );
-    let started = answer(&discord, &start).await;
+    let outcome = discord.state().send_interaction(&start).await.unwrap();
+    assert!(!outcome.deadline_missed, "answered within 3 s: {outcome:?}");
+    let started = outcome.json.clone().unwrap_or_default();
+    assert_eq!(started["type"], 4, "{started:#}");
     assert_eq!(started["data"]["flags"].as_u64().unwrap_or(0) & 64, 0, "public: {started:#}");
     let join = buttons(&started)
         .iter()
@@ -133,6 +160,16 @@ async fn a_meeting_runs_across_service_processes() {
         .find(|m| m.components.to_string().contains(&join))
         .expect("the post exists")
         .message_id;
+
+    // The same interaction delivered again creates nothing new.
+    let count = |requests: &Value| requests.as_array().map_or(0, Vec::len);
+    let kaltura_requests = format!("{}/_emulator/requests", kaltura.base_url());
+    let before: Value = reqwest::get(&kaltura_requests).await.unwrap().json().await.unwrap();
+    let again = redeliver(&api, &outcome.payload).await;
+    let again_join = buttons(&again).iter().find_map(|b| b["custom_id"].as_str().map(str::to_owned));
+    assert_eq!(again_join.as_deref(), Some(join.as_str()), "the same meeting: {again:#}");
+    let after: Value = reqwest::get(&kaltura_requests).await.unwrap().json().await.unwrap();
+    assert_eq!(count(&after), count(&before), "no Kaltura call, so no second room");
 
     // A student joins as an attendee through the KAF launch link.
     let joined = answer(&discord, &click(&join, post, seed::STUDENT_ID)).await;

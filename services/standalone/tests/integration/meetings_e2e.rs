@@ -66,6 +66,17 @@ async fn members_go_from_a_slash_command_to_the_right_kaltura_room() {
         sandbox(&discord, &["command", "/meeting start kind:meeting_room title:Maths 101", "--as", "dee"]).await;
     assert!(refused.contains("[only you can see this]") && refused.to_lowercase().contains("host"), "{refused}");
 
+    // Kaltura failing: a friendly private answer, and nothing is left behind.
+    let http = reqwest::Client::new();
+    let fault = serde_json::json!({"kind": "http_503", "count": 50});
+    assert!(http.post(format!("{kaltura}/_emulator/faults")).json(&fault).send().await.unwrap().status().is_success());
+    let failed =
+        sandbox(&discord, &["command", "/meeting start kind:meeting_room title:Broken", "--as", "owner"]).await;
+    assert!(failed.contains("[only you can see this]") && failed.contains("Kaltura"), "{failed}");
+    http.delete(format!("{kaltura}/_emulator/faults")).send().await.unwrap();
+    let none = sandbox(&discord, &["command", "/meeting list status:all", "--as", "owner"]).await;
+    assert!(!none.contains("Broken"), "no meeting left from the failure: {none}");
+
     // The owner (Administrator) is a host by default.
     let started =
         sandbox(&discord, &["command", "/meeting start kind:meeting_room title:Maths 101", "--as", "owner"]).await;
@@ -116,4 +127,37 @@ async fn members_go_from_a_slash_command_to_the_right_kaltura_room() {
 
     let status = kalcord.terminate(Duration::from_secs(20)).await.unwrap();
     assert!(status.success(), "{status:?}");
+
+    // Every change is in the hash-chained audit log; `kalcord audit verify` checks it and notices tampering.
+    let store_url = env[0].1.clone();
+    let verify = || {
+        std::process::Command::new(binary("kalcord"))
+            .args(["audit", "verify"])
+            .env("KALCORD_STORE_URL", &store_url)
+            .output()
+            .unwrap()
+    };
+    let intact = verify();
+    assert!(intact.status.success(), "{}", String::from_utf8_lossy(&intact.stderr));
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("intact"));
+    let store = kalcord_store::Store::connect(&store_url).await.unwrap();
+    let actions: Vec<String> = <kalcord_store::entity::audit_log::Entity as sea_orm::EntityTrait>::find()
+        .all(store.connection())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    for expected in ["meeting.create", "role_mapping.map", "meeting.end"] {
+        assert!(actions.iter().any(|action| action == expected), "{expected} audited: {actions:?}");
+    }
+    sea_orm::ConnectionTrait::execute_unprepared(
+        store.connection(),
+        "UPDATE audit_log SET details = '{\"title\":\"Forged\"}' WHERE seq = 1",
+    )
+    .await
+    .unwrap();
+    let broken = verify();
+    assert_eq!(broken.status.code(), Some(1), "{}", String::from_utf8_lossy(&broken.stdout));
+    assert!(String::from_utf8_lossy(&broken.stdout).contains("BROKEN at entry #1"));
 }

@@ -1,0 +1,69 @@
+//! `kalcord audit verify`: checks the audit log's hash chain in the configured database.
+
+use kalcord_config::{ConfigArgs, LoadOptions, Profile};
+use kalcord_runtime::{ALL_SECTIONS, CommonConfig};
+use kalcord_store::{Store, StoreError};
+
+/// `kalcord audit ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check every entry's hash against its content and its predecessor (exit 1 when broken).
+    Verify,
+}
+
+/// A `kalcord audit` command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditCommandError {
+    /// Configuration is missing or invalid.
+    #[error(transparent)]
+    Config(#[from] kalcord_config::ConfigError),
+    /// The database failed.
+    #[error("cannot read the audit log")]
+    Store(#[source] StoreError),
+    /// Output failed.
+    #[error("cannot write the output")]
+    Output(#[from] std::io::Error),
+}
+
+/// What the verification found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every entry verifies.
+    Intact,
+    /// The first entry that does not.
+    Broken {
+        /// Its chain position.
+        seq: i64,
+    },
+}
+
+/// Runs `command` against the store `args` configure, printing the verdict to `out`.
+///
+/// # Errors
+///
+/// Bad configuration or an unreachable database.
+pub async fn run(
+    command: &AuditCommand,
+    args: &ConfigArgs,
+    out: &mut impl std::io::Write,
+) -> Result<Verdict, AuditCommandError> {
+    let AuditCommand::Verify = command;
+    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let sources = args.sources(env)?;
+    let common: CommonConfig =
+        kalcord_config::load(&sources, LoadOptions { profile: Profile::Standalone, other_sections: ALL_SECTIONS })
+            .await?;
+    let store = Store::connect(common.store.url.expose()).await.map_err(AuditCommandError::Store)?;
+    let verdict = match kalcord_store::audit::verify_chain(store.connection()).await {
+        Ok(()) => Verdict::Intact,
+        Err(StoreError::AuditChainBroken { seq }) => Verdict::Broken { seq },
+        Err(err) => return Err(AuditCommandError::Store(err)),
+    };
+    match &verdict {
+        Verdict::Intact => writeln!(out, "audit log intact: every entry matches its content and its predecessor")?,
+        Verdict::Broken { seq } => {
+            writeln!(out, "audit log BROKEN at entry #{seq}: it or its predecessor was changed after it was written")?
+        }
+    }
+    Ok(verdict)
+}
