@@ -59,11 +59,12 @@ pub async fn run(
         Err(StoreError::AuditChainBroken { seq }) => Verdict::Broken { seq },
         Err(err) => return Err(AuditCommandError::Store(err)),
     };
-    match &verdict {
-        Verdict::Intact => writeln!(out, "audit log intact: every entry matches its content and its predecessor")?,
+    let message = match &verdict {
+        Verdict::Intact => "audit log intact: every entry matches its content and its predecessor".to_owned(),
         Verdict::Broken { seq } => {
-            writeln!(out, "audit log BROKEN at entry #{seq}: it or its predecessor was changed after it was written")?
+            format!("audit log BROKEN at entry #{seq}: it or its predecessor was changed after it was written")
         }
-    }
+    };
+    writeln!(out, "{message}")?;
     Ok(verdict)
 }
