@@ -24,7 +24,8 @@ sandbox: members owner, ada (Teacher), bob and cy (Student), dee). In another te
 sandbox:   kalcord sandbox command \"/meeting start kind:meeting_room title:Maths 101\" --as owner
 sandbox:   kalcord sandbox click Join --as bob
 sandbox:   kalcord sandbox command \"/meeting list\" --as ada
-sandbox: and open the link it prints: the built-in Kaltura shows which room and role you got.";
+sandbox: and open the link it prints: the built-in Kaltura shows which room and role you got.
+sandbox: (in a checkout, `kalcord` is `cargo run -q -p kalcord-standalone --bin kalcord --`; see docs/usage.md)";
 
 /// Partner id of the sandbox's demo Kaltura account.
 pub const SANDBOX_PARTNER_ID: i64 = 5_000_001;
