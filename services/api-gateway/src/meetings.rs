@@ -27,8 +27,9 @@ use crate::token::{Claims, TokenError};
 
 /// Largest JSON body accepted by the REST API.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
-/// Longest `Idempotency-Key`.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// Longest `Idempotency-Key`: the meetings service takes 200 characters, and the key travels as
+/// `rest:<user id>:<key>` (up to 26 more).
+const MAX_IDEMPOTENCY_KEY: usize = 160;
 /// Largest page.
 const MAX_LIMIT: u32 = 100;
 /// What clients are told to wait when Kaltura or a service is down.

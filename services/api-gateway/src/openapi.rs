@@ -70,7 +70,7 @@ fn meeting_paths() -> (Value, Value) {
         },
         "post": {
             "operationId": "createMeeting", "summary": "Start a meeting now or schedule one", "tags": ["meetings"],
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "description": "Repeat a creation safely; generated when absent (echoed back).", "schema": {"type": "string", "maxLength": 255}}],
+            "parameters": [{"name": "Idempotency-Key", "in": "header", "description": "Repeat a creation safely; generated when absent (echoed back).", "schema": {"type": "string", "maxLength": 160}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateMeeting"}}}},
             "responses": create,
         },

@@ -185,6 +185,7 @@ impl MeetingsApi {
     pub async fn get(&self, request: GetMeetingRequest) -> MeetingReply {
         let result = async {
             let who = who(request.actor.as_ref())?;
+            self.start_due(who.guild).await;
             self.load(who.guild, &request.meeting_id).await
         };
         answer(result.await)
@@ -192,6 +193,9 @@ impl MeetingsApi {
 
     /// `meetings.list`: the actor's guild's meetings, newest first, a page at a time.
     pub async fn list(&self, request: ListMeetingsRequest) -> ListMeetingsReply {
+        if let Ok(who) = who(request.actor.as_ref()) {
+            self.start_due(who.guild).await;
+        }
         match self.try_list(&request).await {
             Ok((models, next)) => ListMeetingsReply {
                 meetings: models.iter().map(convert::meeting).collect(),
@@ -532,6 +536,7 @@ impl MeetingsApi {
 
     async fn transition(&self, request: EndMeetingRequest, transition: Transition) -> Result<meeting::Model, Failure> {
         let who = who(request.actor.as_ref())?;
+        self.start_due(who.guild).await;
         let model = self.load(who.guild, &request.meeting_id).await?;
         let refusal = match transition {
             Transition::Cancel => "Only the meeting's host or members with the host role can cancel it.",
@@ -553,6 +558,46 @@ impl MeetingsApi {
             self.cancel_in_kaltura(&row).await;
         }
         Ok(row)
+    }
+
+    /// Scheduled meetings of `guild` whose start time has come go LIVE (audited as the system), so
+    /// listing, joining by channel and ending see them as they are. Failures are logged: the next
+    /// call tries again.
+    async fn start_due(&self, guild: i64) {
+        let db = self.store.connection();
+        let due = meeting::Entity::find()
+            .filter(meeting::Column::GuildId.eq(guild))
+            .filter(meeting::Column::Status.eq(MeetingStatus::Scheduled))
+            .filter(meeting::Column::ScheduledStart.lte(Utc::now()))
+            .limit(START_DUE_BATCH)
+            .all(db)
+            .await;
+        let due = match due {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(guild, error = %err, "cannot look for meetings due to start");
+                return;
+            }
+        };
+        for model in due {
+            let id = model.id;
+            let Ok(txn) = self.begin().await else { return };
+            let result = async {
+                let row = meetings::set_status(&txn, model, MeetingStatus::Live).await?;
+                let entry = NewAuditEntry::new(SYSTEM_ACTOR, Transition::Start.action())
+                    .guild(guild)
+                    .target(id.to_string())
+                    .details(json!({ "from": MeetingStatus::Scheduled, "to": MeetingStatus::Live, "why": "start time reached" }));
+                audit::append(&txn, entry).await?;
+                Ok::<_, StoreError>(row)
+            }
+            .await;
+            match finish(txn, result).await {
+                Ok(_) => tracing::info!(guild, meeting = %id, "a scheduled meeting reached its start time and is live"),
+                // NOTE: another replica may have started it first (stale version): nothing to do.
+                Err(failure) => tracing::debug!(guild, meeting = %id, code = failure.code, "not started here"),
+            }
+        }
     }
 
     /// Cancels the meeting's Kaltura event; a failure is logged (the meeting stays cancelled).
@@ -581,6 +626,14 @@ impl MeetingsApi {
             if model.discord_channel_id == Some(channel) && model.discord_message_id == Some(message) {
                 return Ok(model);
             }
+            if lifecycle::is_final(model.status) {
+                return Err(Failure::conflict("This meeting is over; its announcement can no longer change."));
+            }
+            // NOTE: only the first announcement is recorded by anyone in the guild (the bot does it right
+            // after posting); moving it elsewhere afterwards takes the host role.
+            if model.discord_message_id.is_some() {
+                self.authorize_for(&who, &model, ONLY_HOSTS_MESSAGE).await?;
+            }
             let mut changes = model.into_active_model();
             changes.discord_channel_id = Set(Some(channel));
             changes.discord_message_id = Set(Some(message));
@@ -601,7 +654,13 @@ impl MeetingsApi {
             return Err(Failure::forbidden("Checking the audit log needs the Manage Server permission."));
         }
         let db = self.store.connection();
-        let rows = audit_log::Entity::find().count(db).await.map_err(|err| Failure::store(&err.into()))?;
+        // NOTE: the chain spans every guild, so all of it is checked, but the answer only speaks of the
+        // caller's guild: its row count, and the broken row only when it is one of its own.
+        let rows = audit_log::Entity::find()
+            .filter(audit_log::Column::GuildId.eq(who.guild))
+            .count(db)
+            .await
+            .map_err(|err| Failure::store(&err.into()))?;
         match audit::verify_chain(db).await {
             Ok(()) => Ok(AuditVerifyReply { rows, intact: true, ..AuditVerifyReply::default() }),
             Err(StoreError::AuditChainBroken { seq }) => {
@@ -611,10 +670,14 @@ impl MeetingsApi {
                     .await
                     .map_err(|err| Failure::store(&err.into()))?;
                 tracing::warn!(seq, "audit chain verification found a broken link");
+                let own = broken.filter(|row| row.guild_id == Some(who.guild));
                 Ok(AuditVerifyReply {
                     rows,
                     intact: false,
-                    first_broken_id: broken.map_or_else(|| format!("seq:{seq}"), |row| row.id.to_string()),
+                    first_broken_id: own.map_or_else(
+                        || "an entry of another server (the operator can run `kalcord audit verify`)".to_owned(),
+                        |row| row.id.to_string(),
+                    ),
                     error: None,
                 })
             }
@@ -767,6 +830,11 @@ async fn create_in_kaltura(
 }
 
 /// The reference Kaltura objects carry: the guild and the idempotency key (bounded).
+/// Most scheduled meetings started per call of [`MeetingsApi::start_due`].
+const START_DUE_BATCH: u64 = 20;
+/// Audit actor of what kalcord does on its own.
+const SYSTEM_ACTOR: &str = "kalcord";
+
 fn reference_id(guild: i64, key: &str) -> String {
     let key: String = key.chars().take(64).collect();
     format!("kalcord:{guild}:{key}")

@@ -490,3 +490,45 @@ async fn the_audit_chain_verifies_and_detects_tampering_on_postgres() {
     h.stop().await;
     database.drop_database().await.expect("drop the test database");
 }
+
+#[tokio::test]
+async fn a_scheduled_meeting_goes_live_when_its_start_time_comes_and_can_then_end() {
+    let _trace = kalcord_test_util::trace_init();
+    let h = Harness::new().await;
+    let scheduled = h
+        .create(CreateMeetingRequest {
+            scheduled_start_unix_ms: in_hours(1),
+            ..create_request(GUILD_A, HOST, "due-1", "Starts soon")
+        })
+        .await;
+    let scheduled = meeting(&scheduled).clone();
+    // The start time comes (moved into the past in the database, as the clock would).
+    let id = uuid::Uuid::parse_str(&scheduled.id).unwrap();
+    let row = kalcord_store::repo::meetings::get(h.store.connection(), id).await.unwrap().unwrap();
+    let mut changes = sea_orm::IntoActiveModel::into_active_model(row);
+    changes.scheduled_start = sea_orm::Set(Some(chrono::Utc::now() - chrono::TimeDelta::minutes(1)));
+    kalcord_store::repo::meetings::update(h.store.connection(), changes).await.unwrap();
+
+    let live = ListMeetingsRequest {
+        actor: Some(actor(GUILD_A, HOST)),
+        statuses: vec![i32::from(MeetingStatus::Live)],
+        ..ListMeetingsRequest::default()
+    };
+    let listed: ListMeetingsReply = h.call(subject::MEETINGS_LIST, &live).await;
+    assert_eq!(listed.meetings.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [scheduled.id.as_str()]);
+    assert!(listed.meetings[0].actual_start_unix_ms > 0, "it has an actual start");
+    assert_eq!(error(&cancel(&h, GUILD_A, HOST, &scheduled.id).await).code, "conflict", "live: end, not cancel");
+    let ended = end(&h, GUILD_A, HOST, &scheduled.id).await;
+    assert_eq!(meeting(&ended).status, i32::from(MeetingStatus::Ended));
+
+    let actions: Vec<String> = <kalcord_store::entity::audit_log::Entity as sea_orm::EntityTrait>::find()
+        .all(h.store.connection())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.target.as_deref() == Some(scheduled.id.as_str()))
+        .map(|row| format!("{} by {}", row.action, row.actor))
+        .collect();
+    assert_eq!(actions, ["meeting.create by discord:1001", "meeting.start by kalcord", "meeting.end by discord:1001"]);
+    h.stop().await;
+}
