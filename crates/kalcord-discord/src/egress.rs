@@ -466,6 +466,17 @@ impl Egress {
         self.request(Method::Patch, &path, Some(message)).await
     }
 
+    /// Deletes the first response to an interaction (e.g. a public "thinking…" whose answer turned
+    /// out to be private).
+    ///
+    /// # Errors
+    ///
+    /// See [`Egress::request`].
+    pub async fn delete_original(&self, token: &str) -> Result<(), EgressError> {
+        let path = format!("webhooks/{}/{token}/messages/@original", self.inner.config.application_id);
+        self.request::<serde_json::Value>(Method::Delete, &path, None::<&()>).await.map(drop)
+    }
+
     /// Sends a follow-up message to an interaction.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kalcord_discord::command::is_ephemeral;
-use kalcord_discord::response::{InteractionResponse, MessageData, ResponseData, kind};
+use kalcord_discord::response::{EPHEMERAL, InteractionResponse, MessageData, ResponseData, kind};
 use kalcord_proto::v1::InteractionRequest;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
@@ -97,19 +97,22 @@ fn defer(
         _ => InteractionResponse::deferred(true),
     };
     let updates_message = deferral.kind == kind::DEFERRED_UPDATE_MESSAGE;
+    let public = deferral.kind == kind::DEFERRED_CHANNEL_MESSAGE && deferral.data.is_none();
     tracker.spawn(async move {
         let response = match work.await {
             Ok(response) => response,
             Err(_) => InteractionResponse::ephemeral("Something went wrong on our side. Please try again."),
         };
-        follow_up(&app, &token, response, updates_message).await;
+        follow_up(&app, &token, response, updates_message, public).await;
     });
     deferral
 }
 
 /// Delivers a late answer by editing the deferred response; after a component's deferred
-/// update (`updates_message`), only an update edits the message, anything else follows up.
-async fn follow_up(app: &App, token: &str, response: InteractionResponse, updates_message: bool) {
+/// update (`updates_message`), only an update edits the message, anything else follows up. A
+/// private answer (an error, a refusal) to a public deferral (`public`) never lands in the
+/// channel: the public "thinking…" is deleted and the answer follows privately.
+async fn follow_up(app: &App, token: &str, response: InteractionResponse, updates_message: bool, public: bool) {
     let Some(egress) = &app.egress else {
         tracing::error!("a deferred interaction cannot be answered: discord.bot_token is not set");
         return;
@@ -119,6 +122,14 @@ async fn follow_up(app: &App, token: &str, response: InteractionResponse, update
         (kind::CHANNEL_MESSAGE, Some(ResponseData::Message(message))) => (!updates_message, message),
         _ => (!updates_message, MessageData::text("That took too long. Please try again.").ephemeral()),
     };
+    let private = message.flags.unwrap_or(0) & EPHEMERAL != 0;
+    let edit = edit && !(public && private);
+    if public
+        && private
+        && let Err(err) = egress.delete_original(token).await
+    {
+        tracing::warn!(error = %kalcord_runtime::chain(&err), "removing a public deferral failed");
+    }
     let delivered =
         if edit { egress.edit_original(token, &message).await } else { egress.create_followup(token, &message).await };
     match delivered {

@@ -296,3 +296,37 @@ async fn a_late_end_button_edits_the_announcement_and_a_late_join_follows_up_pri
     assert_eq!(follow_up["flags"], 64, "the link stays private: {follow_up}");
     assert_eq!(follow_up["components"][0]["components"][0]["url"], "https://kaltura.example/launch");
 }
+
+#[tokio::test]
+async fn a_late_refusal_of_a_public_command_never_lands_in_the_channel() {
+    let _trace = kalcord_test_util::trace_init();
+    let refusal = MeetingReply {
+        result: Some(meeting_reply::Result::Error(kalcord_proto::v1::Error {
+            code: "forbidden".into(),
+            message: "Only hosts can start meetings.".into(),
+            field: String::new(),
+        })),
+        replayed: false,
+    };
+    let harness =
+        Harness::start(vec![(subject::MEETINGS_CREATE, refusal.encode_to_vec())], Duration::from_millis(800)).await;
+    let start = payload(
+        2,
+        json!({"id": "1284000000000000900", "name": "meeting", "type": 1,
+               "options": [{"name": "start", "type": 1, "options": [{"name": "title", "type": 3, "value": "Maths"}]}]}),
+    );
+    let response = harness.send(&start, Duration::from_millis(600)).await;
+    assert_eq!(response, json!({"type": 5}), "a public deferral (the post will be public)");
+    let follow_up = harness.call(|method, path| method == "POST" && path == WEBHOOK).await;
+    assert_eq!(follow_up["flags"], 64, "the refusal follows privately: {follow_up}");
+    assert!(follow_up["content"].as_str().unwrap_or_default().contains("Only hosts"), "{follow_up}");
+    let calls = harness.calls.lock().await.clone();
+    assert!(
+        calls.iter().any(|(method, path, _)| method == "DELETE" && path == &format!("{WEBHOOK}/messages/@original")),
+        "the public thinking message is removed: {calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|(method, path, _)| method == "PATCH" && path == &format!("{WEBHOOK}/messages/@original")),
+        "the refusal is never edited into the public message: {calls:?}"
+    );
+}
