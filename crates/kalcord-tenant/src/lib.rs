@@ -23,6 +23,9 @@ const CLIENT_TTL: Duration = Duration::from_secs(30);
 /// Lifetime asked of the `session.start` that checks a partner's secret.
 const CHECK_SESSION_SECONDS: i64 = 60;
 
+/// Time zone of a guild that has not set one.
+pub const DEFAULT_TIME_ZONE: &str = "UTC";
+
 /// Kaltura's answer to a `session.start` with a wrong secret or an unknown partner.
 const START_SESSION_ERROR: &str = "START_SESSION_ERROR";
 
@@ -95,6 +98,9 @@ pub struct TenantSetup {
     pub admin_secret: Secret,
     /// Channel for lifecycle posts; `None` keeps the current one.
     pub notification_channel_id: Option<u64>,
+    /// IANA time zone (e.g. `Europe/Paris`, already checked by the caller) times without an
+    /// offset are read in; `None` keeps the current one.
+    pub time_zone: Option<String>,
 }
 
 /// What a guild is linked to, without any secret.
@@ -110,6 +116,8 @@ pub struct TenantSettings {
     pub kaf_url: Option<Url>,
     /// Channel for lifecycle posts.
     pub notification_channel_id: Option<u64>,
+    /// IANA time zone times without an offset are read in ([`DEFAULT_TIME_ZONE`] unless set).
+    pub time_zone: String,
 }
 
 impl TenantSettings {
@@ -280,6 +288,12 @@ impl Tenants {
         let guild = guilds::get(self.inner.store.connection(), db_id(guild_id)).await?;
         let notification_channel_id =
             guild.as_ref().and_then(|guild| guild.notification_channel_id).and_then(|id| u64::try_from(id).ok());
+        let time_zone = guild
+            .as_ref()
+            .and_then(|guild| guild.time_zone.as_deref())
+            .filter(|zone| !zone.is_empty())
+            .unwrap_or(DEFAULT_TIME_ZONE)
+            .to_owned();
         let config = &self.inner.config;
         if let Some(guild) = guild
             && let Some(partner_id) = guild.kaltura_partner_id
@@ -292,6 +306,7 @@ impl Tenants {
                 ),
                 kaf_url: parse_url(guild.kaltura_kaf_host.as_deref()).or_else(|| config.kaf_url.clone()),
                 notification_channel_id,
+                time_zone,
             });
         }
         Ok(match &self.inner.default {
@@ -301,6 +316,7 @@ impl Tenants {
                 service_url: Some(client.config().service_url.clone()),
                 kaf_url: Some(client.kaf_url()),
                 notification_channel_id,
+                time_zone,
             },
             None => TenantSettings {
                 source: None,
@@ -308,6 +324,7 @@ impl Tenants {
                 service_url: None,
                 kaf_url: None,
                 notification_channel_id,
+                time_zone,
             },
         })
     }
@@ -316,7 +333,8 @@ impl Tenants {
     ///
     /// In this order: checks the secret with a `session.start` against the partner's service
     /// URL (nothing is stored when Kaltura refuses it), stores the secret in the tenant secret
-    /// store, writes partner id and URLs to the guild row, then forgets the cached client.
+    /// store, writes partner id, URLs and time zone to the guild row, then forgets the cached
+    /// client.
     ///
     /// # Errors
     ///
@@ -360,6 +378,9 @@ impl Tenants {
         changes.kaltura_kaf_host = Set(setup.kaf_url.as_ref().map(ToString::to_string));
         if let Some(channel) = setup.notification_channel_id.filter(|id| *id != 0) {
             changes.notification_channel_id = Set(Some(db_id(channel)));
+        }
+        if let Some(zone) = setup.time_zone.filter(|zone| !zone.trim().is_empty()) {
+            changes.time_zone = Set(Some(zone.trim().to_owned()));
         }
         guilds::update(db, changes).await?;
         self.forget(guild_id);

@@ -63,6 +63,7 @@ fn setup(base: &str, secret: &str) -> TenantSetup {
         kaf_url: None,
         admin_secret: Secret::new(secret),
         notification_channel_id: Some(77),
+        time_zone: Some("Europe/Paris".to_owned()),
     }
 }
 
@@ -75,6 +76,7 @@ async fn a_guild_without_setup_uses_the_default_partner() {
     let settings = h.tenants.settings(GUILD).await.unwrap();
     assert!(settings.configured());
     assert_eq!(settings.source, Some(TenantSource::Default));
+    assert_eq!(settings.time_zone, "UTC", "a guild without a time zone reads times in UTC");
     assert_eq!(h.tenants.ks_ttl(), Duration::from_hours(24), "never more than a day");
     h.emulator.stop().await;
 }
@@ -118,6 +120,7 @@ async fn setup_stores_the_secret_and_the_next_client_uses_it() {
     assert_eq!(settings.source, Some(TenantSource::Guild));
     assert_eq!(settings.partner_id, Some(GUILD_PARTNER));
     assert_eq!(settings.notification_channel_id, Some(77));
+    assert_eq!(settings.time_zone, "Europe/Paris");
     assert_eq!(std::fs::metadata(&h.file).unwrap().permissions().mode() & 0o777, 0o600);
     let stored = TenantSecretStore::file(h.file.clone()).get(&secret_key(GUILD)).await.unwrap().unwrap();
     assert_eq!(stored.expose(), GUILD_SECRET);
@@ -132,6 +135,10 @@ async fn setup_stores_the_secret_and_the_next_client_uses_it() {
     assert_eq!(client.config().admin_secret.expose(), GUILD_SECRET);
     assert_eq!(h.tenants.check(GUILD).await.unwrap(), TenantSource::Guild);
     assert!(!format!("{:?}", h.tenants).contains(GUILD_SECRET));
+
+    // Setting up again without a time zone keeps the current one.
+    let again = TenantSetup { time_zone: None, ..setup(&h.emulator.base_url(), GUILD_SECRET) };
+    assert_eq!(h.tenants.configure(GUILD, again).await.unwrap().time_zone, "Europe/Paris");
 
     // Another guild still gets the default.
     assert_eq!(h.tenants.client(GUILD + 1).await.unwrap().1, TenantSource::Default);

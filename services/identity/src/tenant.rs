@@ -35,6 +35,25 @@ fn url_field(field: &str, text: &str) -> Result<Option<Url>, Error> {
     }
 }
 
+/// An optional IANA time zone field: `Ok(None)` when empty, else the zone's canonical spelling
+/// (`europe/paris` reads as `Europe/Paris`).
+fn time_zone_field(text: &str) -> Result<Option<String>, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let zone = text
+        .parse::<chrono_tz::Tz>()
+        .ok()
+        .or_else(|| chrono_tz::TZ_VARIANTS.iter().copied().find(|zone| zone.name().eq_ignore_ascii_case(text)));
+    match zone {
+        Some(zone) => Ok(Some(zone.name().to_owned())),
+        None => {
+            Err(reply::invalid("time_zone", "Give an IANA time zone such as Europe/Paris, America/New_York or UTC."))
+        }
+    }
+}
+
 /// The bus summary of a guild's settings.
 fn summary(settings: &TenantSettings) -> TenantSummary {
     TenantSummary {
@@ -46,6 +65,7 @@ fn summary(settings: &TenantSettings) -> TenantSummary {
         notification_channel_id: settings.notification_channel_id.unwrap_or_default(),
         reachable: false,
         problem: String::new(),
+        time_zone: settings.time_zone.clone(),
     }
 }
 
@@ -100,6 +120,10 @@ impl App {
             Ok(url) => url,
             Err(error) => return tenant_error(error),
         };
+        let time_zone = match time_zone_field(&request.time_zone) {
+            Ok(zone) => zone,
+            Err(error) => return tenant_error(error),
+        };
         let secret = request.admin_secret.trim();
         if secret.is_empty() {
             return tenant_error(reply::invalid("admin_secret", "Give the partner's admin secret."));
@@ -110,6 +134,7 @@ impl App {
             kaf_url,
             admin_secret: Secret::new(secret),
             notification_channel_id: Some(request.notification_channel_id).filter(|id| *id != 0),
+            time_zone,
         };
         let settings = match self.tenants.configure(actor.guild_id, setup).await {
             Ok(settings) => settings,
@@ -127,6 +152,7 @@ impl App {
             "service_url": tenant.service_url,
             "kaf_url": tenant.kaf_url,
             "notification_channel_id": tenant.notification_channel_id.to_string(),
+            "time_zone": tenant.time_zone,
         });
         let entry = NewAuditEntry::new(audit_actor(actor), "kaltura.setup")
             .guild(guild)

@@ -177,6 +177,12 @@ fn meeting_reply(status: MeetingStatus) -> Canned {
     )
 }
 
+/// identity.tenant answering that the guild's time zone is `zone`.
+fn zone_reply(zone: &str) -> Canned {
+    let tenant = TenantSummary { configured: true, time_zone: zone.to_owned(), ..TenantSummary::default() };
+    Canned::Reply(TenantReply { tenant: Some(tenant), error: None }.encode_to_vec())
+}
+
 fn refusal(code: &str, message: &str, field: &str) -> Error {
     Error { code: code.into(), message: message.into(), field: field.into() }
 }
@@ -221,8 +227,11 @@ async fn start_posts_a_public_embed_with_join_and_end_and_keys_on_the_interactio
 #[tokio::test]
 async fn schedule_reads_the_time_and_refuses_the_past() {
     let _trace = kalcord_test_util::trace_init();
-    let harness =
-        Harness::start(HashMap::from([(subject::MEETINGS_CREATE, meeting_reply(MeetingStatus::Scheduled))])).await;
+    let harness = Harness::start(HashMap::from([
+        (subject::MEETINGS_CREATE, meeting_reply(MeetingStatus::Scheduled)),
+        (subject::IDENTITY_TENANT, zone_reply("UTC")),
+    ]))
+    .await;
     let options = |when: &str| {
         json!([{"name": "title", "type": 3, "value": "Office hours"}, {"name": "when", "type": 3, "value": when},
             {"name": "duration", "type": 3, "value": "1h30m"}])
@@ -243,6 +252,69 @@ async fn schedule_reads_the_time_and_refuses_the_past() {
     let nonsense = harness.send(&command("meeting", "schedule", options("whenever"), MEMBER)).await;
     assert!(ephemeral_text(&nonsense).contains("can't read"), "{nonsense}");
     assert_eq!(harness.seen::<CreateMeetingRequest>(subject::MEETINGS_CREATE).await.len(), 1, "refused before asking");
+}
+
+#[tokio::test]
+async fn schedule_reads_local_times_in_the_guilds_zone_from_identity() {
+    let _trace = kalcord_test_util::trace_init();
+    let harness = Harness::start(HashMap::from([
+        (subject::MEETINGS_CREATE, meeting_reply(MeetingStatus::Scheduled)),
+        (subject::IDENTITY_TENANT, zone_reply("Europe/Paris")),
+    ]))
+    .await;
+    let options = |when: &str| json!([{"name": "title", "type": 3, "value": "Office hours"}, {"name": "when", "type": 3, "value": when}]);
+    // Winter in Paris: UTC+1.
+    let response = harness.send(&command("meeting", "schedule", options("2099-12-01 15:00"), MEMBER)).await;
+    assert_eq!(response["data"]["content"], "Start time read as Europe/Paris time.", "{response}");
+    let [create]: [CreateMeetingRequest; 1] = harness.seen(subject::MEETINGS_CREATE).await.try_into().unwrap();
+    let expected = chrono::DateTime::parse_from_rfc3339("2099-12-01T14:00:00Z").unwrap().timestamp_millis();
+    assert_eq!(create.scheduled_start_unix_ms, expected);
+    let [asked]: [kalcord_proto::v1::TenantRequest; 1] =
+        harness.seen(subject::IDENTITY_TENANT).await.try_into().unwrap();
+    assert!(!asked.check, "no Kaltura check just to read the zone");
+    assert_eq!(asked.actor.unwrap().guild_id, GUILD.parse::<u64>().unwrap());
+
+    // Summer in Paris: UTC+2; an offset is kept; a relative time needs no zone.
+    harness.send(&command("meeting", "schedule", options("2099-07-01 15:00"), MEMBER)).await;
+    let response = harness.send(&command("meeting", "schedule", options("2099-07-01 15:00-05:00"), MEMBER)).await;
+    assert!(response["data"].get("content").is_none(), "no zone was used: {response}");
+    harness.send(&command("meeting", "schedule", options("in 2h"), MEMBER)).await;
+    let starts: Vec<i64> = harness
+        .seen::<CreateMeetingRequest>(subject::MEETINGS_CREATE)
+        .await
+        .iter()
+        .map(|c| c.scheduled_start_unix_ms)
+        .collect();
+    let ms = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis();
+    assert_eq!(starts[1..3], [ms("2099-07-01T13:00:00Z"), ms("2099-07-01T20:00:00Z")]);
+    assert_eq!(harness.seen::<kalcord_proto::v1::TenantRequest>(subject::IDENTITY_TENANT).await.len(), 2);
+
+    // The DST gap: 2099-03-29 02:30 does not exist in Paris.
+    let gap = harness.send(&command("meeting", "schedule", options("2099-03-29 02:30"), MEMBER)).await;
+    let text = ephemeral_text(&gap);
+    assert!(text.contains("doesn't exist in Europe/Paris"), "{gap}");
+    // The rule in a refusal names the guild's zone.
+    let nonsense = harness.send(&command("meeting", "schedule", options("whenever"), MEMBER)).await;
+    assert!(ephemeral_text(&nonsense).contains("Europe/Paris time"), "{nonsense}");
+    assert_eq!(harness.seen::<CreateMeetingRequest>(subject::MEETINGS_CREATE).await.len(), 4, "refused before asking");
+
+    // The autocomplete says which zone it read the time in.
+    let when = json!({"id": "1", "name": "meeting", "type": 1, "options": [
+        {"name": "schedule", "type": 1, "options": [{"name": "when", "type": 3, "value": "2099-01-02 03:04", "focused": true}]}
+    ]});
+    let response = harness.send(&payload(4, when, MEMBER)).await;
+    assert_eq!(
+        response["data"]["choices"],
+        json!([{"name": "Fri 2 Jan 2099 03:04 Europe/Paris (02:04 UTC)", "value": "2099-01-02T03:04:00+01:00"}])
+    );
+    let empty = json!({"id": "1", "name": "meeting", "type": 1, "options": [
+        {"name": "schedule", "type": 1, "options": [{"name": "when", "type": 3, "value": "", "focused": true}]}
+    ]});
+    let response = harness.send(&payload(4, empty, MEMBER)).await;
+    assert_eq!(
+        response["data"]["choices"][2],
+        json!({"name": "tomorrow 18:00 (Europe/Paris)", "value": "tomorrow 18:00"})
+    );
 }
 
 #[tokio::test]
@@ -347,7 +419,11 @@ async fn autocomplete_offers_open_meetings_by_title() {
     scheduled.title = "Office party".into();
     let found =
         ListMeetingsReply { meetings: vec![meeting(MeetingStatus::Live), scheduled], ..ListMeetingsReply::default() };
-    let harness = Harness::start(HashMap::from([(subject::MEETINGS_LIST, Canned::Reply(found.encode_to_vec()))])).await;
+    let harness = Harness::start(HashMap::from([
+        (subject::MEETINGS_LIST, Canned::Reply(found.encode_to_vec())),
+        (subject::IDENTITY_TENANT, zone_reply("UTC")),
+    ]))
+    .await;
     let data = json!({"id": "1", "name": "meeting", "type": 1, "options": [
         {"name": "join", "type": 1, "options": [{"name": "meeting", "type": 3, "value": "offi", "focused": true}]}
     ]});
@@ -399,22 +475,30 @@ async fn setup_opens_a_form_and_never_echoes_the_secret() {
         .iter()
         .map(|c| c["component"]["custom_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["partner_id", "service_url", "kaf_url", "admin_secret"]);
+    assert_eq!(ids, ["partner_id", "service_url", "kaf_url", "admin_secret", "time_zone"]);
+    let zone_field = &modal["data"]["components"][4];
+    assert!(zone_field["label"].as_str().unwrap().len() <= 45, "Discord caps labels at 45");
+    assert!(zone_field["description"].as_str().unwrap().contains("IANA"));
+    assert_eq!(zone_field["component"]["required"], false);
     assert_eq!(modal["data"]["components"][1]["component"]["placeholder"], "https://www.kaltura.com");
 
     let field = |id: &str, value: &str| json!({"type": 18, "id": 1, "component": {"type": 4, "id": 2, "custom_id": id, "value": value}});
     let submit = payload(
         5,
         json!({"custom_id": "kc1:setup", "components": [field("partner_id", " 123 "), field("service_url", "https://www.kaltura.com"),
-            field("kaf_url", ""), field("admin_secret", secret)]}),
+            field("kaf_url", ""), field("admin_secret", secret), field("time_zone", " Europe/Paris ")]}),
         MANAGER,
     );
     let response = harness.send(&submit).await;
-    assert_eq!(ephemeral_text(&response), "Linked to Kaltura partner 123 (reachable).");
+    assert_eq!(
+        ephemeral_text(&response),
+        "Linked to Kaltura partner 123 (reachable). Times without an offset are read in UTC."
+    );
     assert!(!response.to_string().contains(secret));
     let [setup]: [SetupRequest; 1] = harness.seen(subject::IDENTITY_SETUP).await.try_into().unwrap();
     assert_eq!((setup.partner_id, setup.admin_secret.as_str()), (123, secret));
     assert_eq!((setup.service_url.as_str(), setup.kaf_url.as_str()), ("https://www.kaltura.com", ""));
+    assert_eq!(setup.time_zone, "Europe/Paris");
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ pub fn meeting() -> CommandDefinition {
                     title(),
                     CommandOption::string(
                         "when",
-                        "Start (UTC unless an offset is given): 2026-12-01 15:00, in 2h, tomorrow 18:00",
+                        "Start, in the server's time zone (UTC unless set with /kaltura setup): tomorrow 18:00, in 2h",
                     )
                     .required()
                     .autocomplete()

@@ -350,6 +350,10 @@ pub struct SetupRequest {
     /// Channel for lifecycle posts (0: keep).
     #[prost(uint64, tag = "6")]
     pub notification_channel_id: u64,
+    /// IANA time zone (e.g. Europe/Paris) times without an offset are read in; empty: keep the
+    /// current one (UTC until set).
+    #[prost(string, tag = "7")]
+    pub time_zone: ::prost::alloc::string::String,
 }
 /// What a guild is linked to, without any secret.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -374,6 +378,9 @@ pub struct TenantSummary {
     /// What went wrong reaching Kaltura, when it did.
     #[prost(string, tag = "8")]
     pub problem: ::prost::alloc::string::String,
+    /// IANA time zone times without an offset are read in (`UTC` unless set by /kaltura setup).
+    #[prost(string, tag = "9")]
+    pub time_zone: ::prost::alloc::string::String,
 }
 /// `identity.tenant`: the guild's Kaltura link and whether it works (for /kaltura status).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -22,6 +22,8 @@ pub struct Model {
     pub notification_channel_id: Option<i64>,
     /// BCP 47 locale for messages, `en-US` by default.
     pub locale: String,
+    /// IANA time zone (e.g. `Europe/Paris`) times without an offset are read in; `None`: UTC.
+    pub time_zone: Option<String>,
     /// Feature switches (a JSON object).
     #[sea_orm(column_type = "JsonBinary")]
     pub feature_flags: Json,

@@ -1,6 +1,6 @@
-//! Schema migrations (sea-orm-migration), one per table, portable across SQLite and
-//! PostgreSQL: built with the schema-builder API, enumerations as `varchar`, JSON as
-//! `jsonb` (text on SQLite).
+//! Schema migrations (sea-orm-migration), one per table then one per later change, portable
+//! across SQLite and PostgreSQL: built with the schema-builder API, enumerations as `varchar`,
+//! JSON as `jsonb` (text on SQLite).
 
 // NOTE: `MigrationTrait` declares `manager: &SchemaManager` with a late-bound elided lifetime;
 // writing `SchemaManager<'_>` in the impls makes it early-bound and is rejected (E0195).
@@ -17,6 +17,7 @@ mod m20261122_000004_create_meeting;
 mod m20261122_000005_create_participant;
 mod m20261122_000006_create_recording;
 mod m20261122_000007_create_audit_log;
+mod m20261122_000008_guild_time_zone;
 
 /// Every migration of the kalcord schema, in order. Run it with [`crate::Store::migrate`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_participant::Migration),
             Box::new(m20261122_000006_create_recording::Migration),
             Box::new(m20261122_000007_create_audit_log::Migration),
+            Box::new(m20261122_000008_guild_time_zone::Migration),
         ]
     }
 }
@@ -49,6 +51,6 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(names, sorted);
-        assert_eq!(names.len(), 7);
+        assert_eq!(names.len(), 8);
     }
 }

@@ -84,6 +84,7 @@ fn new_guild(id: i64, name: &str) -> ActiveModel {
         kaltura_kaf_host: Set(None),
         notification_channel_id: Set(None),
         locale: Set(DEFAULT_LOCALE.to_owned()),
+        time_zone: Set(None),
         feature_flags: Set(Value::Object(Map::new())),
         custom_field_definitions: Set(Value::Array(Vec::new())),
         ..Default::default()

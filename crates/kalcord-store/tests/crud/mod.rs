@@ -24,6 +24,7 @@ backend_tests!(
 async fn guild_crud(db: &TestDb) -> anyhow::Result<()> {
     let created = guilds::create(db.conn(), GUILD, "Kaltura Fans").await?;
     assert_eq!(created.locale, "en-US");
+    assert_eq!(created.time_zone, None);
     assert_eq!(created.feature_flags, json!({}));
     assert_eq!(created.custom_field_definitions, json!([]));
     assert_eq!(guilds::get(db.conn(), GUILD).await?, Some(created.clone()));
@@ -34,10 +35,12 @@ async fn guild_crud(db: &TestDb) -> anyhow::Result<()> {
     changes.kaltura_kaf_host = Set(Some("kaf.example.edu".into()));
     changes.notification_channel_id = Set(Some(1_180_000_000_000_000_777));
     changes.locale = Set("de-DE".into());
+    changes.time_zone = Set(Some("Europe/Berlin".into()));
     changes.feature_flags = Set(json!({"recordings": true, "webinars": false}));
     changes.custom_field_definitions = Set(json!([{"key": "course", "type": "text"}]));
     let updated = guilds::update(db.conn(), changes).await?;
     assert_eq!(updated.kaltura_partner_id, Some(2_503_451));
+    assert_eq!(updated.time_zone.as_deref(), Some("Europe/Berlin"));
     assert!(updated.updated_at >= created.updated_at);
     assert_eq!(updated.created_at, created.created_at);
     assert_eq!(guilds::get(db.conn(), GUILD).await?, Some(updated.clone()));
@@ -45,6 +48,7 @@ async fn guild_crud(db: &TestDb) -> anyhow::Result<()> {
     let renamed = guilds::ensure(db.conn(), GUILD, "Renamed").await?;
     assert_eq!(renamed.name, "Renamed");
     assert_eq!(renamed.locale, "de-DE", "ensure keeps the settings");
+    assert_eq!(renamed.time_zone.as_deref(), Some("Europe/Berlin"), "ensure keeps the time zone");
     assert_eq!(guilds::list(db.conn()).await?, vec![renamed]);
 
     let gone = guilds::create(db.conn(), GUILD + 1, "Gone").await?;

@@ -5,7 +5,7 @@ use kalcord_store::{
     migration::Migrator,
     repo::{guilds, meetings},
 };
-use sea_orm::{EntityTrait, PaginatorTrait as _};
+use sea_orm::{EntityTrait, IntoActiveModel as _, PaginatorTrait as _, Set};
 use sea_orm_migration::MigratorTrait as _;
 
 use crate::common::{GUILD, TestDb, USER, backend_tests};
@@ -14,6 +14,7 @@ backend_tests!(
     Empty: migrations_apply_to_an_empty_database;
     Migrated: migrate_again_is_a_no_op;
     Empty: replicas_migrating_at_once_all_succeed;
+    Migrated: guild_time_zone_migrates_down_and_up;
 );
 
 async fn table_count<E>(db: &TestDb, _entity: E) -> anyhow::Result<u64>
@@ -37,12 +38,12 @@ async fn assert_all_tables_empty(db: &TestDb) -> anyhow::Result<()> {
 
 async fn migrations_apply_to_an_empty_database(db: &TestDb) -> anyhow::Result<()> {
     assert!(table_count(db, Guild).await.is_err(), "the database should start without tables");
-    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), 7);
+    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), 8);
 
     db.store.migrate().await?;
 
     assert!(Migrator::get_pending_migrations(db.conn()).await?.is_empty());
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
     assert_all_tables_empty(db).await
 }
 
@@ -54,7 +55,7 @@ async fn migrate_again_is_a_no_op(db: &TestDb) -> anyhow::Result<()> {
     db.store.migrate().await?;
     db.store.migrate().await?;
 
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
     assert_eq!(guilds::get(db.conn(), GUILD).await?, Some(guild));
     assert_eq!(meetings::get(db.conn(), meeting.id).await?, Some(meeting));
 
@@ -76,10 +77,32 @@ async fn replicas_migrating_at_once_all_succeed(db: &TestDb) -> anyhow::Result<(
     for result in results {
         result?;
     }
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
     assert_all_tables_empty(db).await?;
     for replica in replicas {
         replica.close().await?;
     }
+    Ok(())
+}
+
+async fn guild_time_zone_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()> {
+    let guild = guilds::create(db.conn(), GUILD, "Guild").await?;
+    assert_eq!(guild.time_zone, None, "a new guild has no time zone (UTC)");
+    let mut changes = guild.into_active_model();
+    changes.time_zone = Set(Some("Europe/Paris".to_owned()));
+    let guild = guilds::update(db.conn(), changes).await?;
+    assert_eq!(guilds::get(db.conn(), GUILD).await?.and_then(|g| g.time_zone).as_deref(), Some("Europe/Paris"));
+
+    // Down: the column goes, the guild stays.
+    Migrator::down(db.conn(), Some(1)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's time_zone column should be gone");
+
+    // Up again: the guild comes back with no time zone.
+    db.store.migrate().await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
+    let back = guilds::get(db.conn(), GUILD).await?.ok_or_else(|| anyhow::anyhow!("guild lost"))?;
+    assert_eq!(back.time_zone, None);
+    assert_eq!((back.id, back.name), (guild.id, guild.name));
     Ok(())
 }

@@ -20,6 +20,7 @@ async fn replicas_share_the_vault_secret_and_the_redis_memory() {
         kaf_url: h.emulator.base_url(),
         admin_secret: OTHER_SECRET.to_owned(),
         notification_channel_id: 0,
+        time_zone: String::new(),
     };
     let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &request).await;
     assert_eq!(reply.error, None);

@@ -21,6 +21,7 @@ fn setup(h: &Harness, actor: &Actor, secret: &str) -> SetupRequest {
         kaf_url: h.emulator.base_url(),
         admin_secret: secret.to_owned(),
         notification_channel_id: 4242,
+        time_zone: String::new(),
     }
 }
 
@@ -77,6 +78,7 @@ async fn the_right_secret_is_stored_and_used_by_the_next_join() {
     assert!(summary.configured && summary.reachable);
     assert_eq!((summary.source.as_str(), summary.partner_id), ("guild", OTHER_PARTNER));
     assert_eq!(summary.notification_channel_id, 4242);
+    assert_eq!(summary.time_zone, "UTC", "no time zone given: UTC");
 
     assert_eq!(std::fs::metadata(&h.tenant_file).unwrap().permissions().mode() & 0o777, 0o600);
     let stored =
@@ -121,5 +123,41 @@ async fn the_right_secret_is_stored_and_used_by_the_next_join() {
     let summary = tenant(&h, GUILD_A, true).await.tenant.unwrap();
     assert!(!summary.reachable);
     assert!(!summary.problem.is_empty());
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_time_zone_is_checked_stored_and_reported() {
+    let _trace = kalcord_test_util::trace_init();
+    let h = Harness::new().await;
+    let manager = Actor { permissions: MANAGE_GUILD, ..member(GUILD_A, 1) };
+    assert_eq!(tenant(&h, GUILD_A, false).await.tenant.unwrap().time_zone, "UTC", "UTC until set");
+
+    // Not a zone: refused before anything is stored.
+    let mut bad = setup(&h, &manager, OTHER_SECRET);
+    bad.time_zone = "Mars/Olympus".into();
+    let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &bad).await;
+    let error = reply.error.unwrap();
+    assert_eq!((error.code.as_str(), error.field.as_str()), ("invalid", "time_zone"));
+    assert!(reply.tenant.is_none());
+    assert!(!h.tenant_file.exists(), "no secret stored");
+    let row = guilds::get(h.store.connection(), db(GUILD_A)).await.unwrap().unwrap();
+    assert_eq!((row.kaltura_partner_id, row.time_zone), (None, None));
+
+    // A zone, in any case: stored in its canonical spelling.
+    let mut good = setup(&h, &manager, OTHER_SECRET);
+    good.time_zone = " europe/paris ".into();
+    let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &good).await;
+    assert_eq!(reply.error, None);
+    assert_eq!(reply.tenant.unwrap().time_zone, "Europe/Paris");
+    let row = guilds::get(h.store.connection(), db(GUILD_A)).await.unwrap().unwrap();
+    assert_eq!(row.time_zone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(audit_rows(&h.store).await[0].details["time_zone"], "Europe/Paris");
+    assert_eq!(tenant(&h, GUILD_A, false).await.tenant.unwrap().time_zone, "Europe/Paris");
+
+    // Setting up again without a zone keeps it; another guild stays on UTC.
+    let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &setup(&h, &manager, OTHER_SECRET)).await;
+    assert_eq!(reply.tenant.unwrap().time_zone, "Europe/Paris");
+    assert_eq!(tenant(&h, GUILD_B, false).await.tenant.unwrap().time_zone, "UTC");
     h.stop().await;
 }

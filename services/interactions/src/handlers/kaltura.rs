@@ -19,6 +19,7 @@ const PARTNER_ID: &str = "partner_id";
 const SERVICE_URL: &str = "service_url";
 const KAF_URL: &str = "kaf_url";
 const ADMIN_SECRET: &str = "admin_secret";
+const TIME_ZONE: &str = "time_zone";
 
 fn manage_server(ctx: &Ctx, what: &str) -> Outcome<()> {
     if ctx.permissions().contains(Permissions::MANAGE_GUILD) {
@@ -37,7 +38,18 @@ fn field(id: &str, label: &str, required: bool, placeholder: &str, max_length: u
     Component::text_field(label, input)
 }
 
-/// `/kaltura setup`: opens the form asking for the partner, its URLs and its admin secret.
+/// The optional time zone field. NOTE: Discord caps a label at 45 characters, so the hint
+/// "Time zone (IANA, e.g. Europe/Paris; default UTC)" is split into label and description.
+fn time_zone_field() -> Component {
+    let mut component = field(TIME_ZONE, "Time zone (optional)", false, "Europe/Paris", 64);
+    if let Component::Label { description, .. } = &mut component {
+        *description = Some("IANA name, e.g. Europe/Paris or America/New_York; default UTC".to_owned());
+    }
+    component
+}
+
+/// `/kaltura setup`: opens the form asking for the partner, its URLs, its admin secret and the
+/// server's time zone (empty: keep the current one, UTC until set).
 pub async fn setup(ctx: Ctx) -> Outcome {
     actor_of(&ctx)?;
     manage_server(&ctx, "connect kalcord to Kaltura")?;
@@ -49,6 +61,7 @@ pub async fn setup(ctx: Ctx) -> Outcome {
         field(SERVICE_URL, "Service URL (optional)", false, "https://www.kaltura.com", 200),
         field(KAF_URL, "KAF URL (optional)", false, "https://1234567.kaf.kaltura.com", 200),
         field(ADMIN_SECRET, "Admin secret", true, "KMC → Settings → Integration Settings", 128),
+        time_zone_field(),
     ];
     Ok(InteractionResponse::modal(custom_id, "Connect Kaltura", fields))
 }
@@ -69,14 +82,16 @@ pub async fn setup_submit(ctx: Ctx) -> Outcome {
         kaf_url: ctx.modal_field(KAF_URL).unwrap_or_default().to_owned(),
         admin_secret: admin_secret.to_owned(),
         notification_channel_id: ctx.custom_args().first().and_then(|id| id.parse().ok()).unwrap_or(0),
+        time_zone: ctx.modal_field(TIME_ZONE).unwrap_or_default().trim().to_owned(),
     };
     let outcome = services(&ctx).setup(&request).await;
     let redact = |text: String| text.replace(admin_secret, "[secret]");
     match outcome {
         Ok(tenant) => {
             let partner = if tenant.partner_id > 0 { tenant.partner_id } else { partner_id };
+            let zone = if tenant.time_zone.is_empty() { "UTC" } else { tenant.time_zone.as_str() };
             Ok(InteractionResponse::ephemeral(&redact(format!(
-                "Linked to Kaltura partner {partner} ({}).",
+                "Linked to Kaltura partner {partner} ({}). Times without an offset are read in {zone}.",
                 reachability(&tenant)
             ))))
         }

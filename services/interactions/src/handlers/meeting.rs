@@ -1,21 +1,23 @@
 //! `/meeting start|schedule|join|list|info|end`, the Join, End and Cancel buttons, and the
 //! autocomplete of meetings and start times.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use kalcord_discord::egress::Method;
 use kalcord_discord::response::{ButtonStyle, Choice, Component, Embed, InteractionResponse, MessageData};
 use kalcord_proto::v1::{
     Actor, AttachMessageRequest, CreateMeetingRequest, EndMeetingRequest, GetMeetingRequest, JoinRequest,
-    ListMeetingsRequest, Meeting, MeetingStatus,
+    ListMeetingsRequest, Meeting, MeetingStatus, TenantRequest,
 };
 
 use super::{actor_of, services};
 use crate::client::{Failure, Outcome};
 use crate::handler::Ctx;
 use crate::view::{announcement, ended, kind_of, meeting_embed, role_label, short_id, stamp, start_ms, status_label};
-use crate::when::{TIME_RULE, parse_duration, parse_when};
+use crate::when::{parse_duration, parse_when, uses_zone};
 
 /// Meetings members can still join.
 const OPEN: [MeetingStatus; 2] = [MeetingStatus::Live, MeetingStatus::Scheduled];
@@ -54,8 +56,9 @@ pub async fn start(ctx: Ctx) -> Outcome {
 /// `/meeting schedule`: schedules a meeting and posts it publicly with Join and Cancel buttons.
 pub async fn schedule(ctx: Ctx) -> Outcome {
     let actor = actor_of(&ctx)?;
-    let when = text_option(&ctx, "when").ok_or_else(|| Failure::say(format!("Say when it starts. {TIME_RULE}")))?;
-    let start = parse_when(&when, Utc::now()).map_err(|err| Failure::say(err.to_string()))?;
+    let when = text_option(&ctx, "when")
+        .ok_or_else(|| Failure::say("Say when it starts, e.g. `tomorrow 18:00` or `in 2h`."))?;
+    let (start, zone) = start_of(&ctx, &actor, &when).await?;
     let duration_minutes = match (text_option(&ctx, "duration"), ctx.option_i64("duration")) {
         (Some(text), _) => parse_duration(&text).map_err(|err| Failure::say(err.to_string()))?,
         (None, Some(minutes)) => parse_duration(&minutes.to_string()).map_err(|err| Failure::say(err.to_string()))?,
@@ -74,7 +77,41 @@ pub async fn schedule(ctx: Ctx) -> Outcome {
     };
     let (meeting, _replayed) = services(&ctx).create(&request).await?;
     remember_post(&ctx, actor, &meeting);
-    Ok(InteractionResponse::message(announcement(&meeting)))
+    let mut message = announcement(&meeting);
+    if let Some(zone) = zone {
+        message.content = Some(format!("Start time read as {} time.", zone.name()));
+    }
+    Ok(InteractionResponse::message(message))
+}
+
+/// The guild's time zone (`identity.tenant`, without checking Kaltura); UTC when identity names
+/// none.
+async fn guild_zone(ctx: &Ctx, actor: &Actor) -> Outcome<Tz> {
+    let request = TenantRequest { actor: Some(actor.clone()), check: false };
+    let tenant = services(ctx).tenant(&request).await?;
+    let name = tenant.time_zone.trim();
+    if name.is_empty() {
+        return Ok(Tz::UTC);
+    }
+    Ok(name.parse().unwrap_or_else(|_| {
+        tracing::warn!(time_zone = name, "identity named an unknown time zone; reading times in UTC");
+        Tz::UTC
+    }))
+}
+
+/// The start `when` names, and the guild's time zone when it was needed to read it (a local
+/// time, or a refusal whose explanation names the zone). Relative times and times with an
+/// offset are read without asking identity.
+async fn start_of(ctx: &Ctx, actor: &Actor, when: &str) -> Outcome<(DateTime<Utc>, Option<Tz>)> {
+    let now = Utc::now();
+    if !uses_zone(when)
+        && let Ok(start) = parse_when(when, now, Tz::UTC)
+    {
+        return Ok((start, None));
+    }
+    let zone = guild_zone(ctx, actor).await?;
+    let start = parse_when(when, now, zone).map_err(|err| Failure::say(err.to_string()))?;
+    Ok((start, uses_zone(when).then_some(zone)))
 }
 
 /// Once Discord shows the answer, records which message announces the meeting (best effort).
@@ -203,10 +240,10 @@ async fn join(ctx: &Ctx, actor: Actor, meeting_id: String) -> Outcome {
 /// of `when` (how the typed time reads).
 pub async fn autocomplete(ctx: Ctx) -> Outcome {
     let Some((name, typed)) = ctx.focused() else { return Ok(InteractionResponse::choices(Vec::new())) };
-    if name == "when" {
-        return Ok(InteractionResponse::choices(when_choices(typed)));
-    }
     let Ok(actor) = actor_of(&ctx) else { return Ok(InteractionResponse::choices(Vec::new())) };
+    if name == "when" {
+        return Ok(InteractionResponse::choices(when_choices(&ctx, &actor, typed).await));
+    }
     let request = ListMeetingsRequest {
         actor: Some(actor),
         statuses: statuses(&OPEN),
@@ -224,19 +261,40 @@ pub async fn autocomplete(ctx: Ctx) -> Outcome {
     Ok(crate::client::choices(choices))
 }
 
-fn when_choices(typed: &str) -> Vec<Choice> {
+/// How the typed start time reads: local times in the guild's time zone (named), others in
+/// UTC; the examples when nothing is typed yet.
+async fn when_choices(ctx: &Ctx, actor: &Actor, typed: &str) -> Vec<Choice> {
     let now = Utc::now();
     if typed.trim().is_empty() {
+        let zone = guild_zone(ctx, actor).await.ok();
         return ["in 30m", "in 1h", "tomorrow 18:00"]
             .iter()
-            .map(|example| Choice { name: format!("{example} (UTC)"), value: (*example).to_owned() })
+            .map(|example| {
+                let name = match zone {
+                    Some(zone) if uses_zone(example) => format!("{example} ({})", zone.name()),
+                    _ => (*example).to_owned(),
+                };
+                Choice { name, value: (*example).to_owned() }
+            })
             .collect();
     }
-    match parse_when(typed, now) {
-        Ok(start) => vec![Choice {
-            name: format!("{} UTC", start.format("%a %-d %b %Y %H:%M")),
-            value: start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        }],
+    let zone = if uses_zone(typed) {
+        match guild_zone(ctx, actor).await {
+            Ok(zone) => zone,
+            Err(_) => return Vec::new(),
+        }
+    } else {
+        Tz::UTC
+    };
+    match parse_when(typed, now, zone) {
+        Ok(start) => {
+            let local = start.with_timezone(&zone);
+            let mut name = format!("{} {}", local.format("%a %-d %b %Y %H:%M"), zone.name());
+            if zone != Tz::UTC {
+                let _ = write!(name, " ({} UTC)", start.format("%H:%M"));
+            }
+            vec![Choice { name, value: local.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) }]
+        }
         Err(_) => Vec::new(),
     }
 }
