@@ -15,8 +15,9 @@ fn tenant_error(error: Error) -> Vec<u8> {
     TenantReply { tenant: None, error: Some(error) }.encode_to_vec()
 }
 
-/// An optional http(s) URL field: `Ok(None)` when empty.
-fn url_field(field: &str, text: &str) -> Result<Option<Url>, Error> {
+/// An optional http(s) URL field on an allowed Kaltura host (`kaltura.setup_hosts`): `Ok(None)`
+/// when empty.
+fn url_field(field: &str, text: &str, kaltura: &kalcord_kaltura::KalturaConfig) -> Result<Option<Url>, Error> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -29,7 +30,14 @@ fn url_field(field: &str, text: &str) -> Result<Option<Url>, Error> {
                 && url.username().is_empty()
                 && url.password().is_none() =>
         {
-            Ok(Some(url))
+            if kaltura.setup_url_allowed(&url) {
+                Ok(Some(url))
+            } else {
+                Err(reply::invalid(
+                    field,
+                    "kalcord does not connect to that address. Use your Kaltura address (https://…kaltura.com), or ask the operator to allow it (kaltura.setup_hosts).",
+                ))
+            }
         }
         _ => Err(reply::invalid(field, "Give an http(s) URL such as https://www.kaltura.com.")),
     }
@@ -112,11 +120,11 @@ impl App {
         if request.partner_id <= 0 || i32::try_from(request.partner_id).is_err() {
             return tenant_error(reply::invalid("partner_id", "The partner id must be a positive number."));
         }
-        let service_url = match url_field("service_url", &request.service_url) {
+        let service_url = match url_field("service_url", &request.service_url, &self.deps.common.kaltura) {
             Ok(url) => url,
             Err(error) => return tenant_error(error),
         };
-        let kaf_url = match url_field("kaf_url", &request.kaf_url) {
+        let kaf_url = match url_field("kaf_url", &request.kaf_url, &self.deps.common.kaltura) {
             Ok(url) => url,
             Err(error) => return tenant_error(error),
         };

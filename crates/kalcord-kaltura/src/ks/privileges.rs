@@ -28,8 +28,10 @@ impl Privileges {
                 if part == "*" {
                     return ("all".to_owned(), "*".to_owned());
                 }
+                // NOTE: names and values are trimmed on their own too, so `a\t:` reads as `a` both
+                // before and after a round trip through the wire syntax.
                 match part.split_once(':') {
-                    Some((name, value)) => (name.to_owned(), value.to_owned()),
+                    Some((name, value)) => (name.trim().to_owned(), value.trim().to_owned()),
                     None => (part.to_owned(), String::new()),
                 }
             })
@@ -122,6 +124,14 @@ impl fmt::Display for Privileges {
 #[cfg(test)]
 mod tests {
     use super::Privileges;
+
+    #[test]
+    fn names_and_values_are_trimmed_so_a_round_trip_is_stable() {
+        let once = Privileges::parse("\0\t:").to_string();
+        assert_eq!(once, "\0");
+        assert_eq!(Privileges::parse(&once).to_string(), once);
+        assert_eq!(Privileges::parse(" role : adminRole ,eventId:1").to_string(), "role:adminRole,eventId:1");
+    }
 
     #[test]
     fn parses_like_the_server() {

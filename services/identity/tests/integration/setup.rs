@@ -54,6 +54,17 @@ async fn a_wrong_secret_is_refused_and_nothing_is_stored() {
     bad.kaf_url = "https://user:pass@kaf.example.com".into();
     let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &bad).await;
     assert_eq!(reply.error.unwrap().field, "kaf_url");
+    // Server managers cannot aim kalcord at internal addresses (only allowed Kaltura hosts).
+    for internal in ["https://127.0.0.1:8200/", "http://169.254.169.254/latest", "https://kaltura.com.evil.example"] {
+        let requests_before = h.emulator.state().requests().len();
+        let mut bad = setup(&h, &manager, OTHER_SECRET);
+        bad.service_url = internal.into();
+        let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &bad).await;
+        let error = reply.error.unwrap();
+        assert_eq!((error.code.as_str(), error.field.as_str()), ("invalid", "service_url"), "{internal}");
+        assert!(error.message.contains("kaltura.setup_hosts"), "{}", error.message);
+        assert_eq!(h.emulator.state().requests().len(), requests_before, "nothing was called");
+    }
     let mut bad = setup(&h, &manager, OTHER_SECRET);
     bad.partner_id = 0;
     let reply: TenantReply = h.ask(subject::IDENTITY_SETUP, &bad).await;
