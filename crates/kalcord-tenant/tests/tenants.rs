@@ -33,6 +33,8 @@ fn kaltura_config(base: &Url) -> KalturaConfig {
         kaf_url: Some(base.clone()),
         ks_ttl: Duration::from_hours(48),
         timeout: Duration::from_secs(3),
+        setup_hosts: Vec::new(),
+        setup_allow_http: false,
     }
 }
 
