@@ -51,6 +51,22 @@ impl Permissions {
     }
 }
 
+/// A member's guild-level permissions: `@everyone` (the role whose id is the guild's) and the
+/// member's roles OR'd; administrators and the owner get every bit. Interaction payloads carry
+/// the member's permissions *in the channel* (overwrites applied), which can grant channel-level
+/// bits such as Manage Events in one channel only; server-wide decisions use these instead.
+#[must_use]
+pub fn guild_permissions(guild_id: u64, owner: bool, roles: &[(u64, u64)], member_roles: &[u64]) -> u64 {
+    if owner {
+        return u64::MAX;
+    }
+    let bits = roles
+        .iter()
+        .filter(|(id, _)| *id == guild_id || member_roles.contains(id))
+        .fold(0, |bits, (_, permissions)| bits | permissions);
+    if Permissions(bits).contains(Permissions::ADMINISTRATOR) { u64::MAX } else { bits }
+}
+
 /// What the bot asks for when invited: view and send messages, embed links, manage and
 /// create events (for Discord Scheduled Events).
 pub const BOT_PERMISSIONS: Permissions = Permissions::VIEW_CHANNEL

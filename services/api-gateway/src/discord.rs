@@ -204,18 +204,10 @@ struct MemberUser {
     global_name: Option<String>,
 }
 
-/// The guild permissions of a member: `@everyone` (the role whose id is the guild's) and the
-/// member's roles OR'd; administrators and the owner get every bit.
+/// The guild permissions of a member (see [`kalcord_discord::permission::guild_permissions`]).
 #[must_use]
 pub fn compute_permissions(guild_id: u64, owner: bool, roles: &[(u64, u64)], member_roles: &[u64]) -> u64 {
-    if owner {
-        return u64::MAX;
-    }
-    let bits = roles
-        .iter()
-        .filter(|(id, _)| *id == guild_id || member_roles.contains(id))
-        .fold(0, |bits, (_, permissions)| bits | permissions);
-    if Permissions(bits).contains(Permissions::ADMINISTRATOR) { u64::MAX } else { bits }
+    kalcord_discord::permission::guild_permissions(guild_id, owner, roles, member_roles)
 }
 
 fn egress_error(err: &EgressError) -> DiscordError {

@@ -631,3 +631,17 @@ async fn outside_a_server_and_old_buttons_are_answered_politely() {
             .contains("isn't available yet")
     );
 }
+
+#[tokio::test]
+async fn manage_events_granted_in_one_channel_does_not_count_server_wide() {
+    let _trace = kalcord_test_util::trace_init();
+    let harness = Harness::start(HashMap::from([(subject::MEETINGS_CREATE, meeting_reply(MeetingStatus::Live))])).await;
+    // Discord's `member.permissions` is per channel: here a channel overwrite grants Manage Events.
+    let channel_level = ((1u64 << 33) | 2048).to_string();
+    let options = json!([{"name": "title", "type": 3, "value": "Office hours"}]);
+    harness.send(&command("meeting", "start", options, &channel_level)).await;
+    let [create]: [CreateMeetingRequest; 1] = harness.seen(subject::MEETINGS_CREATE).await.try_into().unwrap();
+    let actor = create.actor.unwrap();
+    assert_eq!(actor.permissions & (1 << 33), 0, "Manage Events is not taken from the channel: {}", actor.permissions);
+    assert_eq!(actor.permissions & 2048, 2048, "other bits stay");
+}

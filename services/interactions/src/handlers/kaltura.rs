@@ -51,7 +51,7 @@ fn time_zone_field() -> Component {
 /// `/kaltura setup`: opens the form asking for the partner, its URLs, its admin secret and the
 /// server's time zone (empty: keep the current one, UTC until set).
 pub async fn setup(ctx: Ctx) -> Outcome {
-    actor_of(&ctx)?;
+    actor_of(&ctx).await?;
     manage_server(&ctx, "connect kalcord to Kaltura")?;
     let channel = ctx.option_channel("notifications").map(|id| id.to_string());
     let args: Vec<&str> = channel.as_deref().into_iter().collect();
@@ -68,7 +68,7 @@ pub async fn setup(ctx: Ctx) -> Outcome {
 
 /// The setup form submitted: links the guild and answers with a summary, never the secret.
 pub async fn setup_submit(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     manage_server(&ctx, "connect kalcord to Kaltura")?;
     let partner_id =
         ctx.modal_field(PARTNER_ID).and_then(|text| text.parse::<i64>().ok()).filter(|id| *id > 0).ok_or_else(
@@ -153,7 +153,7 @@ fn mapping_text(headline: &str, mappings: &[RoleMapping]) -> InteractionResponse
 
 /// `/kaltura roles map role kaltura_role [priority]`.
 pub async fn roles_map(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     manage_server(&ctx, "map roles")?;
     let role_id = ctx.option_role("role").ok_or_else(|| Failure::say("Pick a Discord role."))?;
     let role = meeting_role(ctx.option_str("kaltura_role"))
@@ -168,7 +168,7 @@ pub async fn roles_map(ctx: Ctx) -> Outcome {
 
 /// `/kaltura roles unmap role`.
 pub async fn roles_unmap(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     manage_server(&ctx, "map roles")?;
     let role_id = ctx.option_role("role").ok_or_else(|| Failure::say("Pick a Discord role."))?;
     let mapping = RoleMapping { discord_role_id: role_id, role: MeetingRole::Unspecified as i32, priority: 0 };
@@ -179,7 +179,7 @@ pub async fn roles_unmap(ctx: Ctx) -> Outcome {
 
 /// `/kaltura roles list`.
 pub async fn roles_list(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let request = RoleMappingRequest { actor: Some(actor), mapping: None };
     let mappings = services(&ctx).roles(subject::IDENTITY_ROLES_LIST, &request).await?;
     Ok(mapping_text("", &mappings))
@@ -187,7 +187,7 @@ pub async fn roles_list(ctx: Ctx) -> Outcome {
 
 /// `/kaltura sync`: not available yet.
 pub async fn sync(ctx: Ctx) -> Outcome {
-    actor_of(&ctx)?;
+    actor_of(&ctx).await?;
     Ok(InteractionResponse::ephemeral(
         "`/kaltura sync` isn't available yet. Role changes already count from a member's next click.",
     ))

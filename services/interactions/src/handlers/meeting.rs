@@ -36,7 +36,7 @@ fn title(ctx: &Ctx) -> Outcome<String> {
 
 /// `/meeting start`: starts a meeting now and posts it publicly with Join and End buttons.
 pub async fn start(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let request = CreateMeetingRequest {
         kind: kind_of(ctx.option_str("kind")) as i32,
         title: title(&ctx)?,
@@ -55,7 +55,7 @@ pub async fn start(ctx: Ctx) -> Outcome {
 
 /// `/meeting schedule`: schedules a meeting and posts it publicly with Join and Cancel buttons.
 pub async fn schedule(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let when = text_option(&ctx, "when")
         .ok_or_else(|| Failure::say("Say when it starts, e.g. `tomorrow 18:00` or `in 2h`."))?;
     let (start, zone) = start_of(&ctx, &actor, &when).await?;
@@ -177,7 +177,7 @@ async fn resolve(ctx: &Ctx, actor: &Actor, text: &str) -> Outcome<String> {
 /// `/meeting join [meeting]`: the member's personal link, into the meeting named or the one
 /// live in this channel.
 pub async fn join_command(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let meeting_id = match text_option(&ctx, "meeting") {
         Some(text) => resolve(&ctx, &actor, &text).await?,
         None => live_here(&ctx, &actor).await?,
@@ -187,7 +187,7 @@ pub async fn join_command(ctx: Ctx) -> Outcome {
 
 /// The Join button: the clicking member's own link, only for them.
 pub async fn join_button(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let meeting_id = meeting_arg(&ctx)?;
     join(&ctx, actor, meeting_id).await
 }
@@ -240,7 +240,7 @@ async fn join(ctx: &Ctx, actor: Actor, meeting_id: String) -> Outcome {
 /// of `when` (how the typed time reads).
 pub async fn autocomplete(ctx: Ctx) -> Outcome {
     let Some((name, typed)) = ctx.focused() else { return Ok(InteractionResponse::choices(Vec::new())) };
-    let Ok(actor) = actor_of(&ctx) else { return Ok(InteractionResponse::choices(Vec::new())) };
+    let Ok(actor) = actor_of(&ctx).await else { return Ok(InteractionResponse::choices(Vec::new())) };
     if name == "when" {
         return Ok(InteractionResponse::choices(when_choices(&ctx, &actor, typed).await));
     }
@@ -301,7 +301,7 @@ async fn when_choices(ctx: &Ctx, actor: &Actor, typed: &str) -> Vec<Choice> {
 
 /// `/meeting list [status]`: up to ten meetings, only for the member.
 pub async fn list(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let (wanted, label): (&[MeetingStatus], &str) = match ctx.option_str("status") {
         Some("live") => (&[MeetingStatus::Live], "Live meetings"),
         Some("ended") => (&[MeetingStatus::Ended, MeetingStatus::Cancelled], "Past meetings"),
@@ -335,7 +335,7 @@ pub async fn list(ctx: Ctx) -> Outcome {
 
 /// `/meeting info meeting`: the meeting's details, only for the member.
 pub async fn info(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let text = text_option(&ctx, "meeting").ok_or_else(|| Failure::say("Pick a meeting."))?;
     let meeting_id = resolve(&ctx, &actor, &text).await?;
     let meeting = services(&ctx).get(&GetMeetingRequest { actor: Some(actor), meeting_id }).await?;
@@ -358,7 +358,7 @@ pub async fn info(ctx: Ctx) -> Outcome {
 /// `/meeting end meeting`: ends a live meeting or cancels a scheduled one (hosts only, as the
 /// meetings service decides), then removes the buttons of its announcement.
 pub async fn end_command(ctx: Ctx) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let text = text_option(&ctx, "meeting").ok_or_else(|| Failure::say("Pick a meeting."))?;
     let meeting_id = resolve(&ctx, &actor, &text).await?;
     let client = services(&ctx);
@@ -386,7 +386,7 @@ pub async fn end_command(ctx: Ctx) -> Outcome {
 /// The End button (`cancel` false) and the Cancel button: the announcement turns into its
 /// ended form, without buttons.
 async fn end_button(ctx: Ctx, cancel: bool) -> Outcome {
-    let actor = actor_of(&ctx)?;
+    let actor = actor_of(&ctx).await?;
     let meeting_id = meeting_arg(&ctx)?;
     let meeting = services(&ctx).end(&EndMeetingRequest { actor: Some(actor), meeting_id }, cancel).await?;
     Ok(InteractionResponse::update(ended(&meeting)))

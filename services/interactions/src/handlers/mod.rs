@@ -30,8 +30,8 @@ where
 }
 
 /// The acting member, or the answer outside a server.
-fn actor_of(ctx: &Ctx) -> Outcome<Actor> {
-    crate::actor::actor(ctx).ok_or_else(|| Failure::say(crate::actor::GUILD_ONLY))
+async fn actor_of(ctx: &Ctx) -> Outcome<Actor> {
+    crate::actor::actor(ctx).await.ok_or_else(|| Failure::say(crate::actor::GUILD_ONLY))
 }
 
 /// The meetings and identity services.

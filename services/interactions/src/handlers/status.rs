@@ -29,7 +29,7 @@ impl Handler for KalturaStatus {
             ));
         }
         let tenant = async {
-            let actor = crate::actor::actor(ctx)?;
+            let actor = crate::actor::actor(ctx).await?;
             let services = Services::new(std::sync::Arc::clone(&ctx.app.deps.bus));
             Some(services.tenant(&TenantRequest { actor: Some(actor), check: true }).await)
         };
