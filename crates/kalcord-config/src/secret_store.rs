@@ -603,7 +603,12 @@ fn write_tenant_file(path: &Path, values: &BTreeMap<String, Secret>) -> Result<(
         file.write_all(b"# kalcord tenant secrets: written by kalcord, keep mode 0600.\n")?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, path)?;
+        // NOTE: the rename itself is only durable once the directory is synced: without it a
+        // crash right after `/kaltura setup` answered could lose the secret.
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -67,6 +67,17 @@ pub fn guild_permissions(guild_id: u64, owner: bool, roles: &[(u64, u64)], membe
     if Permissions(bits).contains(Permissions::ADMINISTRATOR) { u64::MAX } else { bits }
 }
 
+/// What a timed-out member keeps (Discord: View Channel and Read Message History); the owner
+/// and administrators cannot be timed out.
+#[must_use]
+pub fn while_timed_out(permissions: u64) -> u64 {
+    if permissions == u64::MAX || Permissions(permissions).contains(Permissions::ADMINISTRATOR) {
+        permissions
+    } else {
+        permissions & ((1 << 10) | (1 << 16))
+    }
+}
+
 /// What the bot asks for when invited: view and send messages, embed links, manage and
 /// create events (for Discord Scheduled Events).
 pub const BOT_PERMISSIONS: Permissions = Permissions::VIEW_CHANNEL
@@ -78,6 +89,12 @@ pub const BOT_PERMISSIONS: Permissions = Permissions::VIEW_CHANNEL
 #[cfg(test)]
 mod tests {
     use super::{BOT_PERMISSIONS, Permissions};
+
+    #[test]
+    fn a_timed_out_member_keeps_only_viewing() {
+        assert_eq!(super::while_timed_out((1 << 33) | (1 << 10) | (1 << 16) | (1 << 11)), (1 << 10) | (1 << 16));
+        assert_eq!(super::while_timed_out(u64::MAX), u64::MAX);
+    }
 
     #[test]
     fn administrator_implies_everything() {

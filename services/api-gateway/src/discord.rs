@@ -191,6 +191,8 @@ struct MemberJson {
     #[serde(default)]
     user: Option<MemberUser>,
     #[serde(default)]
+    communication_disabled_until: Option<String>,
+    #[serde(default)]
     nick: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
@@ -253,7 +255,15 @@ pub async fn member(
     let user = raw.user.unwrap_or(MemberUser { username: String::new(), global_name: None });
     let display_name = raw.nick.or(user.global_name).unwrap_or_else(|| user.username.clone());
     let member = Member {
-        permissions: compute_permissions(guild_id, is_owner, &roles, &role_ids),
+        permissions: {
+            let permissions = compute_permissions(guild_id, is_owner, &roles, &role_ids);
+            let timed_out = raw
+                .communication_disabled_until
+                .as_deref()
+                .and_then(|until| chrono::DateTime::parse_from_rfc3339(until).ok())
+                .is_some_and(|until| until > chrono::Utc::now());
+            if timed_out { kalcord_discord::permission::while_timed_out(permissions) } else { permissions }
+        },
         role_ids,
         is_owner,
         display_name,

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use kalcord_discord::egress::Method;
-use kalcord_discord::permission::{Permissions, guild_permissions};
+use kalcord_discord::permission::{Permissions, guild_permissions, while_timed_out};
 use kalcord_proto::v1::Actor;
 use serde::{Deserialize, Serialize};
 
@@ -71,10 +71,26 @@ pub async fn actor(ctx: &Ctx) -> Option<Actor> {
                 .collect();
             actor.is_owner = facts.owner_id.parse() == Ok(actor.user_id);
             actor.permissions = guild_permissions(actor.guild_id, actor.is_owner, &roles, &actor.role_ids);
+            if timed_out(ctx) {
+                actor.permissions = while_timed_out(actor.permissions);
+            }
         }
         None => actor.permissions &= !Permissions::MANAGE_EVENTS.0,
     }
     Some(actor)
+}
+
+/// Whether the member is timed out right now (Discord already applies it to the payload's
+/// channel permissions, not to the guild-level ones computed here).
+fn timed_out(ctx: &Ctx) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX));
+    ctx.interaction
+        .member
+        .as_ref()
+        .and_then(|member| member.communication_disabled_until)
+        .is_some_and(|until| until.as_secs() > now)
 }
 
 /// The guild's owner and role permissions, from the cache or Discord.
