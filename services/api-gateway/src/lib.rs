@@ -8,6 +8,7 @@ pub mod discord;
 mod error;
 mod http_metrics;
 pub mod interactions;
+pub mod invite;
 pub mod meetings;
 pub mod oauth;
 pub mod openapi;
@@ -136,6 +137,7 @@ pub struct Route {
 /// Every public route; [`routes`] registers exactly these and the `OpenAPI` document lists them.
 pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/api/v1/status", handler: || web::route().to(status::get_status) },
+    Route { method: "GET", path: "/api/v1/invite", handler: || web::route().to(invite::get_invite) },
     Route { method: "GET", path: "/api/v1/openapi.json", handler: || web::route().to(openapi::get_openapi) },
     Route { method: "GET", path: "/api/v1/meetings", handler: || web::route().to(meetings::list) },
     Route { method: "POST", path: "/api/v1/meetings", handler: || web::route().to(meetings::create) },

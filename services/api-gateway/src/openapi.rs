@@ -89,6 +89,26 @@ fn meeting_paths() -> (Value, Value) {
     (collection, item)
 }
 
+/// `GET /api/v1/invite`'s answer.
+fn invite_schema() -> Value {
+    json!({
+        "type": "object", "required": ["url", "permissions", "scopes", "reasons"],
+        "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "permissions": {"type": "string", "description": "The permissions bitfield, decimal.", "example": "17600775998464"},
+            "scopes": {"type": "array", "items": {"type": "string"}, "example": ["bot", "applications.commands"]},
+            "reasons": {"type": "array", "items": {
+                "type": "object", "required": ["permission", "bit", "why"],
+                "properties": {
+                    "permission": {"type": "string", "example": "Embed Links"},
+                    "bit": {"type": "integer", "minimum": 0, "maximum": 63, "example": 14},
+                    "why": {"type": "string"}
+                }
+            }}
+        }
+    })
+}
+
 fn schemas() -> Value {
     let nullable_time = json!({"type": ["string", "null"], "format": "date-time"});
     let nullable_id = json!({"oneOf": [{"$ref": "#/components/schemas/Snowflake"}, {"type": "null"}]});
@@ -171,6 +191,7 @@ fn schemas() -> Value {
                 "guilds": {"type": "array", "items": {"$ref": "#/components/schemas/Snowflake"}}
             }
         },
+        "Invite": invite_schema(),
         "Status": {
             "type": "object", "required": ["status", "services"],
             "properties": {"status": {"type": "string"}, "services": {"type": "array", "items": {"type": "object"}}}
@@ -199,6 +220,13 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "Every service is ok.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}},
                     "503": {"description": "Some service is not ok.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}
+                }
+            }},
+            "/api/v1/invite": {"get": {
+                "operationId": "getInvite", "summary": "The URL that adds the bot to a server, each permission explained", "tags": ["system"], "security": [],
+                "responses": {
+                    "200": {"description": "The invite.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Invite"}}}},
+                    "503": error_response("discord.application_id is not set.")
                 }
             }},
             "/api/v1/openapi.json": {"get": {

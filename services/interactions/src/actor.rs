@@ -24,15 +24,30 @@ const GUILD_FACTS_TTL: Duration = Duration::from_mins(1);
 
 /// What a server-wide permission decision needs from the guild.
 #[derive(Debug, Deserialize, Serialize)]
-struct GuildFacts {
-    owner_id: String,
-    roles: Vec<RoleFacts>,
+pub(crate) struct GuildFacts {
+    /// The owner's user id.
+    pub(crate) owner_id: String,
+    /// Every role, `@everyone` included.
+    pub(crate) roles: Vec<RoleFacts>,
 }
 
+/// A role's id and guild-level permissions.
 #[derive(Debug, Deserialize, Serialize)]
-struct RoleFacts {
-    id: String,
-    permissions: String,
+pub(crate) struct RoleFacts {
+    /// Role id.
+    pub(crate) id: String,
+    /// Decimal permission bits.
+    pub(crate) permissions: String,
+}
+
+impl GuildFacts {
+    /// `(role id, permission bits)` of every role.
+    pub(crate) fn role_bits(&self) -> Vec<(u64, u64)> {
+        self.roles
+            .iter()
+            .filter_map(|role| Some((role.id.parse().ok()?, Permissions::parse(&role.permissions).0)))
+            .collect()
+    }
 }
 
 /// The acting member as the payload shows them (channel-level permissions); `None` outside a guild.
@@ -64,11 +79,7 @@ pub async fn actor(ctx: &Ctx) -> Option<Actor> {
     let mut actor = from_payload(ctx)?;
     match guild_facts(ctx, actor.guild_id).await {
         Some(facts) => {
-            let roles: Vec<(u64, u64)> = facts
-                .roles
-                .iter()
-                .filter_map(|role| Some((role.id.parse().ok()?, Permissions::parse(&role.permissions).0)))
-                .collect();
+            let roles = facts.role_bits();
             actor.is_owner = facts.owner_id.parse() == Ok(actor.user_id);
             actor.permissions = guild_permissions(actor.guild_id, actor.is_owner, &roles, &actor.role_ids);
             if timed_out(ctx) {
@@ -94,7 +105,7 @@ fn timed_out(ctx: &Ctx) -> bool {
 }
 
 /// The guild's owner and role permissions, from the cache or Discord.
-async fn guild_facts(ctx: &Ctx, guild_id: u64) -> Option<GuildFacts> {
+pub(crate) async fn guild_facts(ctx: &Ctx, guild_id: u64) -> Option<GuildFacts> {
     let key = format!("interactions:guild-facts:{guild_id}");
     let cache = ctx.app.deps.cache.as_ref();
     if let Some(cache) = cache

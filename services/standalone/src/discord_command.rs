@@ -6,7 +6,7 @@ use std::time::Duration;
 use kalcord_config::{ConfigArgs, LoadOptions, Profile};
 use kalcord_discord::command::{SyncPlan, all, plan};
 use kalcord_discord::egress::{Egress, EgressConfig, EgressError};
-use kalcord_discord::permission::BOT_PERMISSIONS;
+use kalcord_discord::permission::invite_url;
 use kalcord_runtime::{ALL_SECTIONS, CommonConfig};
 
 /// `kalcord discord ...`.
@@ -48,15 +48,6 @@ async fn common(args: &ConfigArgs) -> Result<CommonConfig, DiscordCommandError> 
     let sources = args.sources(env)?;
     Ok(kalcord_config::load(&sources, LoadOptions { profile: Profile::Standalone, other_sections: ALL_SECTIONS })
         .await?)
-}
-
-/// The invite URL of `application_id`.
-#[must_use]
-pub fn invite_url(application_id: u64) -> String {
-    format!(
-        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot%20applications.commands&permissions={}",
-        BOT_PERMISSIONS.to_wire()
-    )
 }
 
 /// Runs a `kalcord discord` command.
