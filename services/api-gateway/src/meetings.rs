@@ -13,6 +13,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use kalcord_bus::BusExt as _;
+use kalcord_discord::egress::{EgressError, Method};
 use kalcord_proto::subject;
 use kalcord_proto::v1::{
     Actor, CreateMeetingRequest, EndMeetingRequest, Error as BusReplyError, GetMeetingRequest, ListMeetingsReply,
@@ -332,6 +333,28 @@ async fn actor(state: &AppState, claims: &Claims, guild_id: u64) -> Result<Actor
     })
 }
 
+/// A channel given for announcements must be one of the guild's (0: none given).
+async fn check_channel(state: &AppState, guild_id: u64, channel_id: u64) -> Result<(), ApiError> {
+    #[derive(serde::Deserialize)]
+    struct ChannelJson {
+        #[serde(default)]
+        guild_id: Option<String>,
+    }
+    if channel_id == 0 {
+        return Ok(());
+    }
+    let Some(egress) = &state.egress else { return Ok(()) };
+    let not_here = || invalid("channel_id", "`channel_id` is not a channel of this server");
+    match egress.request::<ChannelJson>(Method::Get, &format!("channels/{channel_id}"), None::<&()>).await {
+        Ok(channel) if channel.guild_id.as_deref().and_then(|id| id.parse().ok()) == Some(guild_id) => Ok(()),
+        Ok(_) | Err(EgressError::Discord { status: 403 | 404, .. }) => Err(not_here()),
+        Err(err) => {
+            tracing::warn!(error = %kalcord_runtime::chain(&err), channel_id, "channel lookup failed");
+            Err(ApiError::new(Code::DISCORD_UNAVAILABLE, "Discord did not answer the channel lookup; try again"))
+        }
+    }
+}
+
 /// Sends a request expecting a [`MeetingReply`]; the meeting must be in `guild_id`.
 async fn call<Q: prost::Message>(
     state: &AppState,
@@ -420,6 +443,7 @@ pub async fn create(
         custom_fields_json: body.object("custom_fields")?.unwrap_or_default(),
     };
     let create = CreateMeetingRequest { actor: Some(actor(&state, &auth.0, guild_id).await?), ..create };
+    check_channel(&state, guild_id, create.channel_id).await?;
     let (meeting, replayed) = call(&state, subject::MEETINGS_CREATE, &create, guild_id).await?;
     let mut response = if replayed { HttpResponse::Ok() } else { HttpResponse::Created() };
     response

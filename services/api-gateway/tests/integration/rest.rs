@@ -633,3 +633,20 @@ async fn the_openapi_document_describes_exactly_the_served_routes() {
     }
     harness.emulator.stop().await;
 }
+
+#[actix_web::test]
+async fn a_channel_of_another_server_is_refused_by_name() {
+    let _trace = kalcord_test_util::trace_init();
+    let harness = Harness::start(true).await;
+    let app = app!(harness);
+    let token = harness.token_for(seed::TEACHER_ID);
+    for channel in ["1284000000000000999", "42"] {
+        let create = json!({"guild_id": seed::GUILD_ID.to_string(), "kind": "meeting_room", "title": "Elsewhere",
+            "channel_id": channel});
+        let request = test::TestRequest::post().uri("/api/v1/meetings").insert_header(bearer(&token)).set_json(&create);
+        let (status, body) = json_of(test::call_service(&app, request.to_request()).await).await;
+        assert_eq!((status, body["field"].as_str()), (400, Some("channel_id")), "{channel}: {body}");
+    }
+    assert!(harness.seen(subject::MEETINGS_CREATE).is_empty(), "nothing reached the meetings service");
+    harness.emulator.stop().await;
+}
