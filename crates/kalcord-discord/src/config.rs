@@ -2,7 +2,9 @@
 
 use kalcord_config::{Reader, Secret, Section};
 
-use crate::egress::{DEFAULT_GLOBAL_PER_SECOND, DEFAULT_INVALID_LIMIT};
+use std::time::Duration;
+
+use crate::egress::{DEFAULT_GLOBAL_PER_SECOND, DEFAULT_INVALID_LIMIT, EgressConfig};
 
 /// How kalcord talks to Discord.
 #[derive(Clone, Debug)]
@@ -23,6 +25,22 @@ pub struct DiscordConfig {
     pub oauth_redirect_uri: Option<String>,
     /// Public key, hex (developer portal → General Information); verifies interactions.
     pub public_key: Option<String>,
+}
+
+impl DiscordConfig {
+    /// How the bot calls Discord, with `timeout` per request; `None` without a bot token and an
+    /// application id.
+    #[must_use]
+    pub fn egress(&self, timeout: Duration) -> Option<EgressConfig> {
+        Some(EgressConfig {
+            api_base: self.api_base.clone(),
+            application_id: self.application_id?,
+            bot_token: self.bot_token.clone()?,
+            global_per_second: self.global_per_second,
+            invalid_limit: self.invalid_limit,
+            timeout,
+        })
+    }
 }
 
 impl Section for DiscordConfig {

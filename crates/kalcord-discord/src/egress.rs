@@ -87,7 +87,7 @@ pub enum EgressError {
         /// Discord's message.
         message: String,
     },
-    /// The request did not complete (connection, timeout).
+    /// The request did not complete (connection, timeout); the URL is left out (webhook URLs carry tokens).
     #[error("discord request failed")]
     Transport(#[source] reqwest::Error),
     /// The answer did not decode.
@@ -135,6 +135,19 @@ fn unix_millis() -> u64 {
 /// Interaction callbacks and webhooks are not bound by the global limit and carry their own token.
 fn exempt(path: &str) -> bool {
     path.starts_with("webhooks/") || path.starts_with("interactions/")
+}
+
+/// `path` for logs: the token of `webhooks/{app}/{token}/...` and
+/// `interactions/{id}/{token}/...` (it lets anyone answer as the bot for 15 minutes) is hidden.
+fn loggable(path: &str) -> String {
+    if !exempt(path) {
+        return path.to_owned();
+    }
+    path.split('/')
+        .enumerate()
+        .map(|(index, part)| if index == 2 { "[token]" } else { part })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// What a 429 said.
@@ -259,7 +272,7 @@ impl Egress {
                 Ok(response) => response,
                 Err(err) => {
                     permit.complete(None);
-                    return Err(EgressError::Transport(err));
+                    return Err(EgressError::Transport(err.without_url()));
                 }
             };
             let status = response.status().as_u16();
@@ -268,7 +281,7 @@ impl Egress {
                 Ok(bytes) => bytes.to_vec(),
                 Err(err) => {
                     permit.complete(bucket_headers(&headers));
-                    return Err(EgressError::Transport(err));
+                    return Err(EgressError::Transport(err.without_url()));
                 }
             };
             if (200..300).contains(&status) {
@@ -290,7 +303,7 @@ impl Egress {
             }
             if status >= 500 && idempotent(method) && attempt < ATTEMPTS {
                 let backoff = Duration::from_millis(250 << (attempt - 1));
-                tracing::warn!(path = %route, status, attempt, "discord failed; retrying in {backoff:?}");
+                tracing::warn!(path = %loggable(&route), status, attempt, "discord failed; retrying in {backoff:?}");
                 tokio::time::sleep(backoff).await;
                 continue;
             }
@@ -319,7 +332,7 @@ impl Egress {
             self.count_invalid().await;
         }
         tracing::warn!(
-            path = %route, global = limit.global, retry_after_ms = limit.retry_after.as_millis(), attempt,
+            path = %loggable(route), global = limit.global, retry_after_ms = limit.retry_after.as_millis(), attempt,
             "discord rate limited a request; waiting"
         );
         let retry_after_ms = u64::try_from(limit.retry_after.as_millis()).unwrap_or(u64::MAX);
@@ -514,5 +527,17 @@ impl Egress {
             Some(guild) => format!("applications/{}/guilds/{guild}/commands", self.inner.config.application_id),
             None => format!("applications/{}/commands", self.inner.config.application_id),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn interaction_tokens_never_reach_the_logs() {
+        assert_eq!(loggable("webhooks/1/secret-token/messages/@original"), "webhooks/1/[token]/messages/@original");
+        assert_eq!(loggable("interactions/2/secret-token/callback"), "interactions/2/[token]/callback");
+        assert_eq!(loggable("channels/3/messages"), "channels/3/messages");
     }
 }

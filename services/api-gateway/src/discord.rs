@@ -206,12 +206,6 @@ struct MemberUser {
     global_name: Option<String>,
 }
 
-/// The guild permissions of a member (see [`kalcord_discord::permission::guild_permissions`]).
-#[must_use]
-pub fn compute_permissions(guild_id: u64, owner: bool, roles: &[(u64, u64)], member_roles: &[u64]) -> u64 {
-    kalcord_discord::permission::guild_permissions(guild_id, owner, roles, member_roles)
-}
-
 fn egress_error(err: &EgressError) -> DiscordError {
     match err {
         EgressError::Discord { status, .. } if (400..500).contains(status) && *status != 429 => {
@@ -256,7 +250,7 @@ pub async fn member(
     let display_name = raw.nick.or(user.global_name).unwrap_or_else(|| user.username.clone());
     let member = Member {
         permissions: {
-            let permissions = compute_permissions(guild_id, is_owner, &roles, &role_ids);
+            let permissions = kalcord_discord::permission::guild_permissions(guild_id, is_owner, &roles, &role_ids);
             let timed_out = raw
                 .communication_disabled_until
                 .as_deref()
@@ -279,7 +273,7 @@ pub async fn member(
 
 #[cfg(test)]
 mod tests {
-    use super::compute_permissions;
+    use kalcord_discord::permission::guild_permissions as compute_permissions;
 
     #[test]
     fn permissions_follow_discord_rules() {

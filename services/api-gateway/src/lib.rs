@@ -23,7 +23,7 @@ use actix_web::http::Method;
 use actix_web::web;
 use async_trait::async_trait;
 use kalcord_cache::SharedCache;
-use kalcord_discord::egress::{Egress, EgressConfig};
+use kalcord_discord::egress::Egress;
 use kalcord_runtime::{CancellationToken, Deps, Endpoint, Needs, Service};
 
 pub use config::{
@@ -106,20 +106,8 @@ impl AppState {
             .cache
             .clone()
             .unwrap_or_else(|| Arc::new(kalcord_cache::MemoryCache::new("api-gateway", 10_000)) as SharedCache);
-        let egress = match (&discord.bot_token, discord.application_id) {
-            (Some(token), Some(application_id)) => Some(Egress::new(
-                EgressConfig {
-                    api_base: discord.api_base.clone(),
-                    application_id,
-                    bot_token: token.clone(),
-                    global_per_second: discord.global_per_second,
-                    invalid_limit: discord.invalid_limit,
-                    timeout: config.request_timeout,
-                },
-                Arc::clone(&cache),
-            )),
-            _ => None,
-        };
+        let egress =
+            discord.egress(config.request_timeout).map(|egress_config| Egress::new(egress_config, Arc::clone(&cache)));
         Self { config, deps, verifier, token_key, oauth, egress, cache }
     }
 }

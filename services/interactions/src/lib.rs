@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kalcord_bus::{BusError, Message};
 use kalcord_config::{Reader, Section};
-use kalcord_discord::egress::{Egress, EgressConfig};
+use kalcord_discord::egress::Egress;
 use kalcord_proto::Message as _;
 use kalcord_proto::v1::{InteractionReply, InteractionRequest};
 use kalcord_runtime::{CancellationToken, Deps, Needs, Service, ServiceConfig};
@@ -77,17 +77,7 @@ impl Interactions {
     #[must_use]
     pub fn with_registry(config: Config, deps: Deps, registry: Registry) -> Self {
         let discord = &deps.common.discord;
-        let egress = if let (Some(token), Some(application_id), Some(cache)) =
-            (&discord.bot_token, discord.application_id, &deps.cache)
-        {
-            let egress_config = EgressConfig {
-                api_base: discord.api_base.clone(),
-                application_id,
-                bot_token: token.clone(),
-                global_per_second: discord.global_per_second,
-                invalid_limit: discord.invalid_limit,
-                timeout: config.rest_timeout,
-            };
+        let egress = if let (Some(egress_config), Some(cache)) = (discord.egress(config.rest_timeout), &deps.cache) {
             Some(Egress::new(egress_config, Arc::clone(cache)))
         } else {
             tracing::warn!(

@@ -1,7 +1,6 @@
 //! `kalcord audit verify`: checks the audit log's hash chain in the configured database.
 
-use kalcord_config::{ConfigArgs, LoadOptions, Profile};
-use kalcord_runtime::{ALL_SECTIONS, CommonConfig};
+use kalcord_config::ConfigArgs;
 use kalcord_store::{Store, StoreError};
 
 /// `kalcord audit ...`.
@@ -48,11 +47,7 @@ pub async fn run(
     out: &mut impl std::io::Write,
 ) -> Result<Verdict, AuditCommandError> {
     let AuditCommand::Verify = command;
-    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-    let sources = args.sources(env)?;
-    let common: CommonConfig =
-        kalcord_config::load(&sources, LoadOptions { profile: Profile::Standalone, other_sections: ALL_SECTIONS })
-            .await?;
+    let common = crate::load_common(args).await?;
     let store = Store::connect(common.store.url.expose()).await.map_err(AuditCommandError::Store)?;
     let verdict = match kalcord_store::audit::verify_chain(store.connection()).await {
         Ok(()) => Verdict::Intact,

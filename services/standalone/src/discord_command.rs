@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kalcord_config::{ConfigArgs, LoadOptions, Profile};
+use kalcord_config::ConfigArgs;
 use kalcord_discord::command::{SyncPlan, all, plan};
-use kalcord_discord::egress::{Egress, EgressConfig, EgressError};
+use kalcord_discord::egress::{Egress, EgressError};
 use kalcord_discord::permission::invite_url;
-use kalcord_runtime::{ALL_SECTIONS, CommonConfig};
 
 /// `kalcord discord ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -43,13 +42,6 @@ pub enum DiscordCommandError {
     Output(#[from] std::io::Error),
 }
 
-async fn common(args: &ConfigArgs) -> Result<CommonConfig, DiscordCommandError> {
-    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-    let sources = args.sources(env)?;
-    Ok(kalcord_config::load(&sources, LoadOptions { profile: Profile::Standalone, other_sections: ALL_SECTIONS })
-        .await?)
-}
-
 /// Runs a `kalcord discord` command.
 ///
 /// # Errors
@@ -60,21 +52,14 @@ pub async fn run(
     args: &ConfigArgs,
     out: &mut dyn std::io::Write,
 ) -> Result<(), DiscordCommandError> {
-    let config = common(args).await?.discord;
+    let config = crate::load_common(args).await?.discord;
     let application_id = config.application_id.ok_or(DiscordCommandError::Missing("discord.application_id"))?;
     let DiscordCommand::Register { guild, dry_run } = command else {
         writeln!(out, "{}", invite_url(application_id))?;
         return Ok(());
     };
-    let token = config.bot_token.clone().ok_or(DiscordCommandError::Missing("discord.bot_token"))?;
-    let egress_config = EgressConfig {
-        api_base: config.api_base.clone(),
-        application_id,
-        bot_token: token,
-        global_per_second: config.global_per_second,
-        invalid_limit: config.invalid_limit,
-        timeout: Duration::from_secs(15),
-    };
+    let egress_config =
+        config.egress(Duration::from_secs(15)).ok_or(DiscordCommandError::Missing("discord.bot_token"))?;
     let egress = Egress::new(egress_config, Arc::new(kalcord_cache::MemoryCache::new("kalcord", 1000)));
     let existing = egress.commands(*guild).await?;
     let scope = guild.map_or_else(|| "globally".to_owned(), |g| format!("in guild {g}"));

@@ -21,6 +21,22 @@ use kalcord_meetings::Meetings;
 use kalcord_notifications::Notifications;
 use kalcord_runtime::{Booted, CommonConfig, Deps, Endpoint, Host, Needs, Root, RuntimeError, Service, ServiceConfig};
 
+/// The shared configuration sections as `kalcord`'s subcommands see them (file, environment,
+/// `--set`; standalone defaults).
+///
+/// # Errors
+///
+/// An unreadable file, a malformed flag, or invalid values.
+pub(crate) async fn load_common(args: &ConfigArgs) -> Result<CommonConfig, kalcord_config::ConfigError> {
+    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let sources = args.sources(env)?;
+    kalcord_config::load(
+        &sources,
+        kalcord_config::LoadOptions { profile: Profile::Standalone, other_sections: kalcord_runtime::ALL_SECTIONS },
+    )
+    .await
+}
+
 /// One-line description shown by `kalcord --help`.
 pub const ABOUT: &str = "Run Kaltura meetings from Discord: every kalcord service in one process.";
 

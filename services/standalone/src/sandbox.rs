@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kalcord_config::{Reader, Section};
 use kalcord_discord::command::{SyncPlan, all, plan};
-use kalcord_discord::egress::{Egress, EgressConfig};
+use kalcord_discord::egress::Egress;
 use kalcord_discord_emulator::{DiscordEmulator, EmulatorConfig, EmulatorError, seed};
 use kalcord_kaltura_emulator::{Emulator as KalturaEmulator, PartnerConfig};
 use kalcord_runtime::CommonConfig;
@@ -196,18 +196,7 @@ impl Sandbox {
             Ok(url) => discord.state().set_interactions_url(Some(url)),
             Err(err) => tracing::warn!(error = %err, "sandbox: bad interactions URL"),
         }
-        let (Some(application_id), Some(token)) = (common.discord.application_id, common.discord.bot_token.clone())
-        else {
-            return;
-        };
-        let egress_config = EgressConfig {
-            api_base: common.discord.api_base.clone(),
-            application_id,
-            bot_token: token,
-            global_per_second: common.discord.global_per_second,
-            invalid_limit: common.discord.invalid_limit,
-            timeout: Duration::from_secs(5),
-        };
+        let Some(egress_config) = common.discord.egress(Duration::from_secs(5)) else { return };
         let egress = Egress::new(egress_config, Arc::new(kalcord_cache::MemoryCache::new("sandbox", 100)));
         let guild = Some(seed::GUILD_ID);
         let result = match egress.commands(guild).await {

@@ -210,7 +210,7 @@ pub async fn run(command: &SandboxCommand, out: &mut impl std::io::Write) -> Res
             let user_id = sandbox.user_id(user)?;
             let messages =
                 get_json(&sandbox.http, &format!("{}/_emulator/messages", sandbox.url), &sandbox.url).await?;
-            let (custom_id, message_id, channel_id) = find_button(&messages, button, &user_id)?;
+            let (custom_id, message_id, channel_id) = find_button(&messages, button)?;
             let spec = json!({
                 "type": "button", "custom_id": custom_id, "message_id": message_id,
                 "guild_id": sandbox.guild_id()?, "channel_id": channel_id, "user_id": user_id,
@@ -349,8 +349,8 @@ fn typed_value(option: &Value, raw: &str, sandbox: &Sandbox) -> Result<Value> {
     })
 }
 
-/// The newest message (visible to `user_id`) with a button labelled or identified `wanted`.
-fn find_button(messages: &Value, wanted: &str, _user_id: &str) -> Result<(String, String, String)> {
+/// The newest message with a button labelled or identified `wanted`.
+fn find_button(messages: &Value, wanted: &str) -> Result<(String, String, String)> {
     let records = messages.as_array().cloned().unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
     for record in records.iter().rev() {
@@ -498,9 +498,9 @@ mod tests {
             {"message_id": "2", "channel_id": "9", "components": [{"type": 1, "components": [{"type": 2, "label": "Join", "custom_id": "kc1:join:new"}]}]},
             {"message_id": "3", "channel_id": "9", "components": [{"type": 1, "components": [{"type": 2, "label": "Open", "url": "http://127.0.0.1/x"}]}]}
         ]);
-        assert_eq!(find_button(&messages, "join", "5").unwrap(), ("kc1:join:new".into(), "2".into(), "9".into()));
-        assert_eq!(find_button(&messages, "kc1:join:old", "5").unwrap().1, "1");
-        assert!(find_button(&messages, "Open", "5").unwrap_err().to_string().contains("is a link"));
-        assert!(find_button(&messages, "Nope", "5").is_err());
+        assert_eq!(find_button(&messages, "join").unwrap(), ("kc1:join:new".into(), "2".into(), "9".into()));
+        assert_eq!(find_button(&messages, "kc1:join:old").unwrap().1, "1");
+        assert!(find_button(&messages, "Open").unwrap_err().to_string().contains("is a link"));
+        assert!(find_button(&messages, "Nope").is_err());
     }
 }
