@@ -9,6 +9,7 @@ pub mod command;
 mod config;
 pub mod custom_id;
 pub mod egress;
+pub mod gateway;
 pub mod permission;
 pub mod response;
 pub mod signature;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kalcord_cache::SharedCache;
+use kalcord_discord::egress::Egress;
 use kalcord_proto::subject;
 use kalcord_proto::v1::{Actor, MeetingRole};
 use kalcord_runtime::Deps;
@@ -24,6 +25,9 @@ pub(crate) struct App {
     pub(crate) cache: Option<SharedCache>,
     pub(crate) config: Config,
     pub(crate) deps: Deps,
+    /// Calls to Discord with the bot token (`None` without `discord.bot_token` and
+    /// `discord.application_id`).
+    pub(crate) egress: Option<Egress>,
     pub(crate) store: Store,
     pub(crate) tenants: Tenants,
 }

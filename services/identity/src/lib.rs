@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kalcord_bus::{BusError, Message, Requests};
 use kalcord_config::{Reader, Section};
+use kalcord_discord::egress::Egress;
 use kalcord_proto::subject;
 use kalcord_runtime::{CancellationToken, Deps, Needs, Service, ServiceConfig};
 use kalcord_tenant::{TenantError, Tenants};
@@ -47,11 +48,18 @@ pub struct Config {
     pub mappings_ttl: Duration,
     /// How long "this member's Kaltura user exists" is remembered in the cache.
     pub user_ttl: Duration,
+    /// Time limit of one call to Discord (onboarding posts, member pages of a sync).
+    pub rest_timeout: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { max_in_flight: 256, mappings_ttl: Duration::from_mins(1), user_ttl: Duration::from_hours(24 * 7) }
+        Self {
+            max_in_flight: 256,
+            mappings_ttl: Duration::from_mins(1),
+            user_ttl: Duration::from_hours(24 * 7),
+            rest_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -73,6 +81,11 @@ impl Section for Config {
                 "user_ttl",
                 defaults.user_ttl,
                 "How long the cache remembers that a member's Kaltura user exists (joins then make no Kaltura call).",
+            ),
+            rest_timeout: r.duration(
+                "rest_timeout",
+                defaults.rest_timeout,
+                "Time limit of one call to Discord from identity (onboarding posts, each member page of /kaltura sync).",
             ),
         }
     }
@@ -117,7 +130,16 @@ impl Identity {
     /// [`Error::NoStore`] when `deps` has no store.
     pub fn with_tenants(config: Config, deps: Deps, tenants: Tenants) -> Result<Self, Error> {
         let store = deps.store.clone().ok_or(Error::NoStore)?;
-        Ok(Self { app: Arc::new(App { cache: deps.cache.clone(), config, deps, store, tenants }) })
+        let egress = match (deps.common.discord.egress(config.rest_timeout), &deps.cache) {
+            (Some(egress_config), Some(cache)) => Some(Egress::new(egress_config, Arc::clone(cache))),
+            _ => {
+                tracing::warn!(
+                    "discord.bot_token or discord.application_id is not set: no onboarding posts and no member sync"
+                );
+                None
+            }
+        };
+        Ok(Self { app: Arc::new(App { cache: deps.cache.clone(), config, deps, egress, store, tenants }) })
     }
 }
 
