@@ -42,6 +42,16 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
     /// Stores an event durably and returns once the broker has it.
     async fn publish(&self, event: Event) -> Result<PublishAck, BusError>;
 
+    /// Stores events in order, pipelined: every event is sent before any acknowledgement is
+    /// awaited. One result per event, in the same order.
+    async fn publish_batch(&self, events: Vec<Event>) -> Vec<Result<PublishAck, BusError>> {
+        let mut results = Vec::with_capacity(events.len());
+        for event in events {
+            results.push(self.publish(event).await);
+        }
+        results
+    }
+
     /// Binds to a durable consumer, creating it on first use.
     async fn consume(&self, spec: &ConsumerSpec) -> Result<Consumer, BusError>;
 

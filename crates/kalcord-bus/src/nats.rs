@@ -144,6 +144,29 @@ impl Replier for NatsReplier {
     }
 }
 
+fn publish_error(subject: &str, err: &jetstream::context::PublishError) -> BusError {
+    match err.kind() {
+        PublishErrorKind::StreamNotFound => BusError::NoStream(subject.to_owned()),
+        _ => BusError::broker("publish", subject, err.to_string()),
+    }
+}
+
+impl NatsBus {
+    /// Hands an event to the connection; the returned future resolves to the broker's ack.
+    async fn send_event(&self, mut event: Event) -> Result<jetstream::context::PublishAckFuture, BusError> {
+        event.message.stamp_trace();
+        let subject = self.namespace.subject(&event.subject);
+        let mut headers = to_nats(&event.message.headers);
+        if !event.dedup_id.is_empty() {
+            headers.insert(MSG_ID, event.dedup_id.as_str());
+        }
+        self.jetstream
+            .publish_with_headers(subject, headers, event.message.payload)
+            .await
+            .map_err(|err| publish_error(&event.subject, &err))
+    }
+}
+
 #[async_trait]
 impl Bus for NatsBus {
     async fn ensure_stream(&self, spec: &StreamSpec) -> Result<(), BusError> {
@@ -165,24 +188,30 @@ impl Bus for NatsBus {
         Ok(())
     }
 
-    async fn publish(&self, mut event: Event) -> Result<PublishAck, BusError> {
-        event.message.stamp_trace();
-        let subject = self.namespace.subject(&event.subject);
-        let mut headers = to_nats(&event.message.headers);
-        if !event.dedup_id.is_empty() {
-            headers.insert(MSG_ID, event.dedup_id.as_str());
-        }
-        let map_err = |err: jetstream::context::PublishError| match err.kind() {
-            PublishErrorKind::StreamNotFound => BusError::NoStream(event.subject.clone()),
-            _ => BusError::broker("publish", &event.subject, err),
-        };
-        let ack = self
-            .jetstream
-            .publish_with_headers(subject, headers, event.message.payload.clone())
-            .await
-            .map_err(map_err)?;
-        let ack = ack.await.map_err(map_err)?;
+    async fn publish(&self, event: Event) -> Result<PublishAck, BusError> {
+        let subject = event.subject.clone();
+        let ack = self.send_event(event).await?;
+        let ack = ack.await.map_err(|err| publish_error(&subject, &err))?;
         Ok(PublishAck { sequence: ack.sequence, duplicate: ack.duplicate })
+    }
+
+    async fn publish_batch(&self, events: Vec<Event>) -> Vec<Result<PublishAck, BusError>> {
+        let mut pending = Vec::with_capacity(events.len());
+        for event in events {
+            let subject = event.subject.clone();
+            pending.push((subject, self.send_event(event).await));
+        }
+        let mut results = Vec::with_capacity(pending.len());
+        for (subject, sent) in pending {
+            results.push(match sent {
+                Ok(ack) => ack
+                    .await
+                    .map(|ack| PublishAck { sequence: ack.sequence, duplicate: ack.duplicate })
+                    .map_err(|err| publish_error(&subject, &err)),
+                Err(err) => Err(err),
+            });
+        }
+        results
     }
 
     async fn consume(&self, spec: &ConsumerSpec) -> Result<Consumer, BusError> {

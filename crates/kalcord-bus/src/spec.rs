@@ -82,8 +82,14 @@ impl ConsumerSpec {
 /// Every stream kalcord uses; each service ensures them at start.
 #[must_use]
 pub fn streams() -> Vec<StreamSpec> {
+    // NOTE: a restarted gateway shard resumes from its last saved sequence and Discord replays
+    // what follows; the replayed dispatches are dropped as duplicates within this window, so it
+    // must outlast a restart. Gateway events are short-lived: a day is kept.
+    let mut gateway = StreamSpec::new("DISCORD_GATEWAY", &["discord.gateway.>"]);
+    gateway.duplicate_window = Duration::from_mins(5);
+    gateway.max_age = Duration::from_hours(24);
     vec![
-        StreamSpec::new("DISCORD_GATEWAY", &["discord.gateway.>"]),
+        gateway,
         StreamSpec::new("KALTURA_WEBHOOKS", &["kaltura.webhooks"]),
         StreamSpec::new("MEETINGS_EVENTS", &["meetings.events.>"]),
         StreamSpec::new("IDENTITY_EVENTS", &["identity.events.>"]),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::{HttpResponse, web};
 
-use crate::deps::{Deps, Needs};
+use crate::deps::{Deps, Needs, Probe};
 use crate::error::RuntimeError;
 
 /// What `/readyz` checks, and whether the process is stopping.
@@ -14,6 +14,7 @@ use crate::error::RuntimeError;
 pub struct Readiness {
     deps: Deps,
     needs: Needs,
+    probes: Vec<Arc<dyn Probe>>,
     stopping: Arc<AtomicBool>,
 }
 
@@ -21,7 +22,14 @@ impl Readiness {
     /// Readiness of `deps` restricted to `needs`.
     #[must_use]
     pub fn new(deps: Deps, needs: Needs) -> Self {
-        Self { deps, needs, stopping: Arc::new(AtomicBool::new(false)) }
+        Self { deps, needs, probes: Vec::new(), stopping: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// Adds the checks of the services' own probes.
+    #[must_use]
+    pub fn with_probes(mut self, probes: Vec<Arc<dyn Probe>>) -> Self {
+        self.probes = probes;
+        self
     }
 
     /// From now on `/readyz` answers 503 so load balancers stop sending work.
@@ -37,7 +45,9 @@ impl Readiness {
 
     /// Runs the checks.
     pub async fn check(&self) -> Vec<crate::deps::CheckResult> {
-        self.deps.check(self.needs).await
+        let mut checks = self.deps.check(self.needs).await;
+        checks.extend(self.probes.iter().flat_map(|probe| probe.checks()));
+        checks
     }
 }
 

@@ -50,13 +50,33 @@ pub struct Deps {
 /// Result of one readiness check.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CheckResult {
-    /// Dependency checked.
-    pub name: &'static str,
+    /// What was checked: a dependency (`bus`, `store`, `cache`) or a service's own part (`shard 3`).
+    pub name: std::borrow::Cow<'static, str>,
     /// Whether it answered.
     pub ok: bool,
     /// Why not (never a secret).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
+}
+
+impl CheckResult {
+    /// A passed check.
+    #[must_use]
+    pub fn ok(name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self { name: name.into(), ok: true, detail: String::new() }
+    }
+
+    /// A failed check and why (never a secret).
+    #[must_use]
+    pub fn failed(name: impl Into<std::borrow::Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self { name: name.into(), ok: false, detail: detail.into() }
+    }
+}
+
+/// Readiness checks a service adds to its process's `/readyz` (e.g. one per gateway shard).
+pub trait Probe: Send + Sync + std::fmt::Debug + 'static {
+    /// The current checks; cheap and non-blocking (read state the service keeps up to date).
+    fn checks(&self) -> Vec<CheckResult>;
 }
 
 impl Deps {
@@ -143,14 +163,14 @@ impl Deps {
 
 fn outcome(name: &'static str, result: Result<(), String>) -> CheckResult {
     match result {
-        Ok(()) => CheckResult { name, ok: true, detail: String::new() },
-        Err(detail) => CheckResult { name, ok: false, detail },
+        Ok(()) => CheckResult { name: name.into(), ok: true, detail: String::new() },
+        Err(detail) => CheckResult { name: name.into(), ok: false, detail },
     }
 }
 
 async fn timed(name: &'static str, check: impl Future<Output = CheckResult>) -> CheckResult {
     tokio::time::timeout(CHECK_TIMEOUT, check).await.unwrap_or_else(|_| CheckResult {
-        name,
+        name: name.into(),
         ok: false,
         detail: format!("no answer within {CHECK_TIMEOUT:?}"),
     })
@@ -158,6 +178,6 @@ async fn timed(name: &'static str, check: impl Future<Output = CheckResult>) -> 
 
 async fn timed_opt(name: &'static str, check: impl Future<Output = Option<CheckResult>>) -> Option<CheckResult> {
     tokio::time::timeout(CHECK_TIMEOUT, check).await.unwrap_or_else(|_| {
-        Some(CheckResult { name, ok: false, detail: format!("no answer within {CHECK_TIMEOUT:?}") })
+        Some(CheckResult { name: name.into(), ok: false, detail: format!("no answer within {CHECK_TIMEOUT:?}") })
     })
 }

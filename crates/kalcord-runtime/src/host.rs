@@ -28,6 +28,7 @@ pub struct Host {
     common: CommonConfig,
     deps: Deps,
     endpoints: Vec<Endpoint>,
+    probes: Vec<std::sync::Arc<dyn crate::deps::Probe>>,
     services: Vec<Built>,
 }
 
@@ -42,7 +43,7 @@ impl Host {
     /// A host with no service yet.
     #[must_use]
     pub fn new(common: CommonConfig, deps: Deps) -> Self {
-        Self { common, deps, endpoints: Vec::new(), services: Vec::new() }
+        Self { common, deps, endpoints: Vec::new(), probes: Vec::new(), services: Vec::new() }
     }
 
     /// Builds a service and adds it.
@@ -55,6 +56,7 @@ impl Host {
             .await
             .map_err(|err| RuntimeError::Service { service: S::NAME, source: Box::new(err) })?;
         self.endpoints.extend(service.endpoints());
+        self.probes.extend(service.probe());
         let run: RunFn = Box::new(move |token| service.run(token).map(|result| result.map_err(BoxError::from)).boxed());
         self.services.push(Built { name: S::NAME, needs: S::NEEDS, run });
         Ok(())
@@ -81,7 +83,7 @@ impl Host {
         on_ready: impl FnOnce(&[Endpoint]),
     ) -> Result<(), RuntimeError> {
         let needs = self.services.iter().fold(Needs::default(), |all, service| all.union(service.needs));
-        let readiness = Readiness::new(self.deps.clone(), needs);
+        let readiness = Readiness::new(self.deps.clone(), needs).with_probes(self.probes);
         let admin = AdminServer::start(self.common.admin.listen, readiness.clone())?;
         let token = CancellationToken::new();
         let mut running = FuturesUnordered::new();
@@ -164,7 +166,10 @@ async fn serve_status(service: &'static str, needs: Needs, deps: Deps, token: Ca
             instance: deps.instance.to_string(),
             ready: checks.iter().all(|check| check.ok),
             uptime_seconds: deps.started.elapsed().as_secs(),
-            checks: checks.into_iter().map(|c| Check { name: c.name.to_owned(), ok: c.ok, detail: c.detail }).collect(),
+            checks: checks
+                .into_iter()
+                .map(|c| Check { name: c.name.into_owned(), ok: c.ok, detail: c.detail })
+                .collect(),
         };
         if let Err(err) = request.respond(Message::new(reply.encode_to_vec())).await {
             tracing::debug!(service, error = %err, "status reply not delivered");

@@ -17,7 +17,7 @@ pub use config::{
     ALL_SECTIONS, AdminConfig, CommonConfig, DEFAULT_ADMIN_LISTEN, DEFAULT_POSTGRES_URL, DEFAULT_SERVICE_ADMIN_LISTEN,
     DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SQLITE_URL, ServiceConfig, ServiceRoot, ShutdownConfig, StoreConfig, StoreUrl,
 };
-pub use deps::{CheckResult, Deps, Needs};
+pub use deps::{CheckResult, Deps, Needs, Probe};
 pub use entry::{Booted, Cli, Root, announce, block_on_main, boot, main};
 pub use error::{BoxError, RuntimeError, chain};
 pub use host::{Host, shutdown_signal};

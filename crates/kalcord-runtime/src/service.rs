@@ -45,6 +45,11 @@ pub trait Service: Sized + Send + 'static {
         Vec::new()
     }
 
+    /// Readiness checks of the service's own parts, added to `/readyz` (none by default).
+    fn probe(&self) -> Option<std::sync::Arc<dyn crate::deps::Probe>> {
+        None
+    }
+
     /// Does the service's work until `shutdown` is cancelled, then stops taking new work,
     /// finishes or hands back what is in flight, and returns.
     async fn run(self, shutdown: CancellationToken) -> Result<(), Self::Error>;

@@ -18,6 +18,7 @@ contract!(
     unacked_delivery_comes_back_to_a_new_consumer,
     nak_redelivers_at_once,
     duplicate_dedup_id_is_stored_once,
+    a_batch_is_stored_in_order_without_duplicates,
     dead_letter_after_max_deliveries,
     acked_message_is_not_redelivered,
     request_reply_round_trip,
@@ -115,6 +116,28 @@ async fn duplicate_dedup_id_is_stored_once(backend: Backend) {
     assert_eq!(third.message.payload, b"three".to_vec());
     third.ack().await.unwrap();
     nothing_within(&mut consumer, Duration::from_millis(500)).await;
+    h.cleanup().await;
+}
+
+async fn a_batch_is_stored_in_order_without_duplicates(backend: Backend) {
+    let _trace = kalcord_test_util::trace_init();
+    let h = Harness::new(backend).await;
+    let event =
+        |n: u32, dedup: &str| Event::new(format!("meetings.events.b{n}"), dedup, format!("body-{n}").into_bytes());
+    let first = h.bus.publish_batch((1..=50).map(|n| event(n, &format!("batch-{n}"))).collect()).await;
+    assert_eq!(first.len(), 50);
+    assert!(first.iter().all(|ack| ack.as_ref().is_ok_and(|ack| !ack.duplicate)));
+    // A replayed suffix plus new events: the replay is acknowledged as duplicates.
+    let second = h.bus.publish_batch((41..=60).map(|n| event(n, &format!("batch-{n}"))).collect()).await;
+    let duplicates: Vec<bool> = second.iter().map(|ack| ack.as_ref().unwrap().duplicate).collect();
+    assert_eq!(duplicates, (41..=60).map(|n| n <= 50).collect::<Vec<_>>());
+    let mut consumer = h.bus.consume(&spec("batch", Duration::from_secs(30), 5)).await.unwrap();
+    for n in 1..=60 {
+        let delivery = next(&mut consumer).await;
+        assert_eq!(delivery.subject, format!("meetings.events.b{n}"), "in publish order, once each");
+        delivery.ack().await.unwrap();
+    }
+    nothing_within(&mut consumer, Duration::from_millis(300)).await;
     h.cleanup().await;
 }
 
