@@ -1,5 +1,5 @@
-//! The admin API under `/_emulator/` (JSON): world scripting, interactions, probes, faults, records, clock,
-//! gateway actions. Each route calls the same [`EmulatorState`] method a Rust test would.
+//! The admin API under `/_emulator/` (JSON): world scripting (guild removal and outages, member batches,
+//! dispatch bursts), interactions, probes, faults, records, clock, gateway actions and IDENTIFY records. Each route calls the same [`EmulatorState`] method a Rust test would.
 
 use std::time::Duration;
 
@@ -101,10 +101,52 @@ async fn add_role(data: Data, path: web::Path<String>, body: web::Bytes) -> Http
     done(state(&data).add_role(guild, &role))
 }
 
+#[allow(clippy::result_large_err)] // NOTE: as `parse`: the error is the admin answer itself.
+fn guild_id(path: web::Path<String>) -> Result<u64, HttpResponse> {
+    let text = path.into_inner();
+    crate::ids::parse_id(&text).ok_or_else(|| fail(400, &format!("{text:?} is not a snowflake")))
+}
+
+async fn remove_guild(data: Data, path: web::Path<String>) -> HttpResponse {
+    let guild = try_or!(guild_id(path));
+    done(state(&data).remove_guild(guild))
+}
+
+async fn guild_outage(data: Data, path: web::Path<String>) -> HttpResponse {
+    let guild = try_or!(guild_id(path));
+    done(state(&data).guild_outage(guild))
+}
+
+async fn end_guild_outage(data: Data, path: web::Path<String>) -> HttpResponse {
+    let guild = try_or!(guild_id(path));
+    done(state(&data).end_guild_outage(guild))
+}
+
+/// One member or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Members {
+    One(MemberSeed),
+    Many(Vec<MemberSeed>),
+}
+
 async fn add_member(data: Data, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    let [guild] = try_or!(ids(&[path.into_inner()]))[..] else { return fail(400, "bad path") };
-    let member: MemberSeed = try_or!(parse(&body));
-    done(state(&data).add_member(guild, &member))
+    let guild = try_or!(guild_id(path));
+    match try_or!(parse(&body)) {
+        Members::One(member) => done(state(&data).add_member(guild, &member)),
+        Members::Many(members) => done(state(&data).add_members(guild, &members)),
+    }
+}
+
+#[derive(Deserialize)]
+struct BurstRequest {
+    count: usize,
+}
+
+async fn burst(data: Data, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+    let guild = try_or!(guild_id(path));
+    let request: BurstRequest = try_or!(parse(&body));
+    done(state(&data).emit_member_updates(guild, request.count))
 }
 
 async fn remove_member(data: Data, path: web::Path<(String, String)>) -> HttpResponse {
@@ -268,6 +310,10 @@ struct ActionRequest {
     action: GatewayAction,
 }
 
+async fn identifies(data: Data) -> HttpResponse {
+    ok(state(&data).identifies())
+}
+
 async fn gateway_action(data: Data, body: web::Bytes) -> HttpResponse {
     let request: ActionRequest = try_or!(parse(&body));
     ok(json!({"reached": state(&data).gateway_action(request.session_id.as_deref(), &request.action)}))
@@ -307,6 +353,10 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
             .route("/world", web::get().to(world))
             .route("/users", web::post().to(add_user))
             .route("/guilds", web::post().to(add_guild))
+            .route("/guilds/{guild}", web::delete().to(remove_guild))
+            .route("/guilds/{guild}/outage", web::post().to(guild_outage))
+            .route("/guilds/{guild}/outage", web::delete().to(end_guild_outage))
+            .route("/guilds/{guild}/burst", web::post().to(burst))
             .route("/guilds/{guild}/channels", web::post().to(add_channel))
             .route("/guilds/{guild}/roles", web::post().to(add_role))
             .route("/guilds/{guild}/members", web::post().to(add_member))
@@ -330,6 +380,7 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
             .route("/oauth/user", web::put().to(oauth_user))
             .route("/clock/advance", web::post().to(advance_clock))
             .route("/gateway/sessions", web::get().to(sessions))
+            .route("/gateway/identifies", web::get().to(identifies))
             .route("/gateway/actions", web::post().to(gateway_action))
             .route("/activity-instances", web::post().to(add_instance))
             .route("/rate-limits/reset", web::post().to(reset_limits))

@@ -153,6 +153,9 @@ pub struct GuildSeed {
     /// Preferred locale.
     #[serde(default = "default_locale")]
     pub preferred_locale: String,
+    /// Channel where Discord posts system messages (welcome messages, boosts); one of `channels`.
+    #[serde(default, with = "crate::ids::option_string")]
+    pub system_channel_id: Option<u64>,
 }
 
 fn default_locale() -> String {
@@ -172,7 +175,15 @@ impl GuildSeed {
             channels: Vec::new(),
             members: vec![MemberSeed::new(owner)],
             preferred_locale: default_locale(),
+            system_channel_id: None,
         }
+    }
+
+    /// Sets the system channel (`system_channel_id`).
+    #[must_use]
+    pub fn with_system_channel(mut self, channel_id: u64) -> Self {
+        self.system_channel_id = Some(channel_id);
+        self
     }
 
     /// Adds a role.
@@ -255,19 +266,60 @@ pub struct ChannelSeed {
     /// Parent category.
     #[serde(default, with = "crate::ids::option_string")]
     pub parent_id: Option<u64>,
+    /// Permission overwrites of roles (`@everyone` has the guild's id) and members.
+    #[serde(default)]
+    pub permission_overwrites: Vec<OverwriteSeed>,
 }
 
 impl ChannelSeed {
     /// A text channel.
     #[must_use]
     pub fn text(id: u64, name: &str) -> Self {
-        Self { id, name: name.to_owned(), kind: 0, parent_id: None }
+        Self { id, name: name.to_owned(), kind: 0, parent_id: None, permission_overwrites: Vec::new() }
     }
 
     /// A voice channel.
     #[must_use]
     pub fn voice(id: u64, name: &str) -> Self {
-        Self { id, name: name.to_owned(), kind: 2, parent_id: None }
+        Self { kind: 2, ..Self::text(id, name) }
+    }
+
+    /// Adds a permission overwrite.
+    #[must_use]
+    pub fn with_overwrite(mut self, overwrite: OverwriteSeed) -> Self {
+        self.permission_overwrites.push(overwrite);
+        self
+    }
+}
+
+/// A channel permission overwrite (Discord's `{"id", "type", "allow", "deny"}`, bits as decimal strings).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct OverwriteSeed {
+    /// Role id (the guild's id for `@everyone`) or user id.
+    #[serde(with = "crate::ids::string")]
+    pub id: u64,
+    /// `0` role, `1` member.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Permission bits allowed.
+    #[serde(default, with = "crate::ids::string")]
+    pub allow: u64,
+    /// Permission bits denied.
+    #[serde(default, with = "crate::ids::string")]
+    pub deny: u64,
+}
+
+impl OverwriteSeed {
+    /// An overwrite for a role (`role_id` = the guild's id for `@everyone`).
+    #[must_use]
+    pub const fn role(role_id: u64, allow: u64, deny: u64) -> Self {
+        Self { id: role_id, kind: perms::OVERWRITE_ROLE, allow, deny }
+    }
+
+    /// An overwrite for a member.
+    #[must_use]
+    pub const fn member(user_id: u64, allow: u64, deny: u64) -> Self {
+        Self { id: user_id, kind: perms::OVERWRITE_MEMBER, allow, deny }
     }
 }
 
@@ -452,6 +504,9 @@ pub struct GatewayConfig {
     pub max_payload: usize,
     /// `session_start_limit.total` (IDENTIFYs per day).
     pub session_start_limit: u32,
+    /// An IDENTIFY is refused with op 9 `false` when one with the same rate-limit key
+    /// (`shard_id % max_concurrency`) was accepted less than this long ago (Discord: 5 s).
+    pub identify_window: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -464,6 +519,7 @@ impl Default for GatewayConfig {
             events_per_minute: 120,
             max_payload: 4096,
             session_start_limit: 1000,
+            identify_window: Duration::from_secs(5),
         }
     }
 }

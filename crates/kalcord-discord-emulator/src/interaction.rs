@@ -201,7 +201,8 @@ fn place(world: &mut World, spec: &InteractionSpec, payload: &mut Value) -> Resu
     };
     let channel = world.channels.get(&channel_id).filter(|channel| channel.guild_id == Some(guild_id));
     let channel = channel.ok_or_else(|| bad(format!("channel {channel_id} is not in guild {guild_id}")))?;
-    let permissions = guild.permissions_of(spec.user_id).to_string();
+    // NOTE: an interaction carries permissions in its channel (overwrites included), not the guild-wide ones.
+    let permissions = guild.permissions_in(spec.user_id, channel).to_string();
     let mut member_json = render::member(world, member);
     member_json["permissions"] = json!(permissions);
     let mut channel_json = render::channel(world, channel);
@@ -210,7 +211,7 @@ fn place(world: &mut World, spec: &InteractionSpec, payload: &mut Value) -> Resu
         "guild_id": guild_id.to_string(), "guild_locale": guild.preferred_locale,
         "guild": {"id": guild_id.to_string(), "locale": guild.preferred_locale, "features": []},
         "member": member_json, "channel_id": channel_id.to_string(), "channel": channel_json, "context": 0,
-        "app_permissions": guild.permissions_of(world.app.bot_user_id).to_string(),
+        "app_permissions": guild.permissions_in(world.app.bot_user_id, channel).to_string(),
         "authorizing_integration_owners": {"0": guild_id.to_string()},
     });
     merge(payload, fields);
@@ -314,7 +315,7 @@ fn resolve_one(
     out: &mut Map<String, Value>,
 ) {
     let guild = guild_id.and_then(|guild_id| world.guilds.get(&guild_id));
-    let invoker_permissions = guild.map_or(DM_APP_PERMISSIONS, |guild| guild.permissions_of(invoker)).to_string();
+
     let mut insert = |bucket: &str, value: Value| {
         let entry = out.entry(bucket.to_owned()).or_insert_with(|| json!({}));
         entry[id.to_string()] = value;
@@ -339,7 +340,8 @@ fn resolve_one(
         && let Some(channel) = world.channels.get(&id)
     {
         let mut value = render::channel(world, channel);
-        value["permissions"] = json!(invoker_permissions);
+        let permissions = guild.map_or(DM_APP_PERMISSIONS, |guild| guild.permissions_in(invoker, channel));
+        value["permissions"] = json!(permissions.to_string());
         insert("channels", value);
     }
 }

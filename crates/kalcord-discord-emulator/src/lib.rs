@@ -28,13 +28,13 @@ mod validator;
 mod world;
 
 pub use config::{
-    ApplicationConfig, BucketLimit, ChannelSeed, EmulatorConfig, GatewayConfig, GuildSeed, MemberSeed, RateLimitConfig,
-    RoleSeed, RouteLimit, UserSeed, ValidatorConfig,
+    ApplicationConfig, BucketLimit, ChannelSeed, EmulatorConfig, GatewayConfig, GuildSeed, MemberSeed, OverwriteSeed,
+    RateLimitConfig, RoleSeed, RouteLimit, UserSeed, ValidatorConfig,
 };
 pub use error::EmulatorError;
 pub use faults::{Fault, FaultAction};
 pub use gateway::GatewayAction;
-pub use gateway::session::SessionInfo;
+pub use gateway::session::{IdentifyRecord, SessionInfo};
 pub use interaction::{ATTACHMENT_SIZE_LIMIT, InteractionKind, InteractionSpec};
 pub use records::{MessageAction, MessageRecord, MessageSource, RequestRecord, SchemaViolation};
 pub use sender::{InteractionOutcome, ProbeKind, ProbeOutcome, sign};

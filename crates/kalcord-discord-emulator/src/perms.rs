@@ -1,4 +1,6 @@
-//! Permission bits, intents and the base-permission computation of a guild member.
+//! Permission bits, intents and Discord's permission computation (base permissions, then channel overwrites).
+
+use crate::config::OverwriteSeed;
 
 /// `CREATE_INSTANT_INVITE`.
 pub const CREATE_INSTANT_INVITE: u64 = 1 << 0;
@@ -93,9 +95,65 @@ pub fn base_permissions(is_owner: bool, everyone: u64, role_permissions: impl In
     if total & ADMINISTRATOR == ADMINISTRATOR { ALL } else { total }
 }
 
+/// `type` of a role overwrite.
+pub const OVERWRITE_ROLE: u8 = 0;
+/// `type` of a member overwrite.
+pub const OVERWRITE_MEMBER: u8 = 1;
+
+/// Permissions in a channel from base permissions and the channel's overwrites, as Discord computes them.
+///
+/// `ADMINISTRATOR` (which owners hold through [`ALL`]) bypasses overwrites. Otherwise the `@everyone`
+/// overwrite (id = `guild_id`) applies first, then the overwrites of the member's roles together (every deny,
+/// then every allow), then the member's own overwrite.
+#[must_use]
+pub fn apply_overwrites(base: u64, guild_id: u64, user_id: u64, roles: &[u64], overwrites: &[OverwriteSeed]) -> u64 {
+    if base & ADMINISTRATOR == ADMINISTRATOR {
+        return ALL;
+    }
+    let apply = |bits: u64, allow: u64, deny: u64| (bits & !deny) | allow;
+    let mut bits = base;
+    if let Some(everyone) = overwrites.iter().find(|o| o.kind == OVERWRITE_ROLE && o.id == guild_id) {
+        bits = apply(bits, everyone.allow, everyone.deny);
+    }
+    let (allow, deny) = overwrites
+        .iter()
+        .filter(|o| o.kind == OVERWRITE_ROLE && o.id != guild_id && roles.contains(&o.id))
+        .fold((0, 0), |(allow, deny), o| (allow | o.allow, deny | o.deny));
+    bits = apply(bits, allow, deny);
+    if let Some(member) = overwrites.iter().find(|o| o.kind == OVERWRITE_MEMBER && o.id == user_id) {
+        bits = apply(bits, member.allow, member.deny);
+    }
+    bits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn role(id: u64, allow: u64, deny: u64) -> OverwriteSeed {
+        OverwriteSeed::role(id, allow, deny)
+    }
+
+    #[test]
+    fn overwrites_apply_everyone_then_roles_then_member() {
+        let (guild, user, a, b) = (10, 20, 30, 40);
+        let base = VIEW_CHANNEL | SEND_MESSAGES;
+        let everyone_denies = [role(guild, 0, SEND_MESSAGES)];
+        assert_eq!(apply_overwrites(base, guild, user, &[a], &everyone_denies), VIEW_CHANNEL);
+        // A role's allow beats another role's deny (denies first, then allows), and both beat @everyone.
+        let roles =
+            [role(guild, 0, SEND_MESSAGES | VIEW_CHANNEL), role(a, 0, SEND_MESSAGES), role(b, SEND_MESSAGES, 0)];
+        assert_eq!(apply_overwrites(base, guild, user, &[a, b], &roles), SEND_MESSAGES);
+        assert_eq!(apply_overwrites(base, guild, user, &[a], &roles), 0, "role a only denies");
+        assert_eq!(apply_overwrites(base, guild, user, &[], &roles[..2]), 0, "overwrites of other roles do not apply");
+        let member = [role(guild, 0, VIEW_CHANNEL), OverwriteSeed::member(user, VIEW_CHANNEL, 0)];
+        assert_eq!(apply_overwrites(base, guild, user, &[], &member), base, "the member overwrite comes last");
+        assert_eq!(apply_overwrites(base, guild, 21, &[], &member), SEND_MESSAGES, "another member's does not apply");
+        let denied = [OverwriteSeed::member(user, 0, SEND_MESSAGES), role(a, SEND_MESSAGES, 0)];
+        assert_eq!(apply_overwrites(base, guild, user, &[a], &denied), VIEW_CHANNEL, "member deny beats role allow");
+        assert_eq!(apply_overwrites(ALL, guild, user, &[], &[role(guild, 0, ALL)]), ALL, "ADMINISTRATOR bypasses");
+        assert_eq!(apply_overwrites(ADMINISTRATOR, guild, user, &[], &everyone_denies), ALL);
+    }
 
     #[test]
     fn owner_and_admin_get_everything() {

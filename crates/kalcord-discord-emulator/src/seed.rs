@@ -11,7 +11,7 @@ pub const TEACHER_ROLE: u64 = 1_284_000_000_000_000_101;
 pub const STUDENT_ROLE: u64 = 1_284_000_000_000_000_102;
 /// `Member` role.
 pub const MEMBER_ROLE: u64 = 1_284_000_000_000_000_103;
-/// `#general` (text).
+/// `#general` (text; the guild's system channel).
 pub const GENERAL_CHANNEL: u64 = 1_284_000_000_000_000_201;
 /// `Classroom` (voice).
 pub const CLASSROOM_CHANNEL: u64 = 1_284_000_000_000_000_202;
@@ -30,7 +30,7 @@ pub const STUDENT2_ID: u64 = 1_284_000_000_000_000_303;
 /// A member without class roles.
 pub const MEMBER_ID: u64 = 1_284_000_000_000_000_304;
 
-/// The demo guild.
+/// The demo guild (`#general` is its system channel).
 #[must_use]
 pub fn demo_guild() -> GuildSeed {
     let teacher_bits =
@@ -43,6 +43,7 @@ pub fn demo_guild() -> GuildSeed {
         .with_channel(ChannelSeed::voice(CLASSROOM_CHANNEL, "Classroom"))
         .with_channel(ChannelSeed::text(ANNOUNCEMENTS_CHANNEL, "announcements"))
         .with_channel(ChannelSeed { kind: 13, ..ChannelSeed::voice(STAGE_CHANNEL, "Auditorium") })
+        .with_system_channel(GENERAL_CHANNEL)
         .with_member(MemberSeed::new(UserSeed::new(TEACHER_ID, "ada")).with_role(TEACHER_ROLE).with_role(MEMBER_ROLE))
         .with_member(MemberSeed::new(UserSeed::new(STUDENT_ID, "bob")).with_role(STUDENT_ROLE).with_role(MEMBER_ROLE))
         .with_member(MemberSeed::new(UserSeed::new(STUDENT2_ID, "cy")).with_role(STUDENT_ROLE))

@@ -13,7 +13,7 @@ use url::Url;
 use crate::config::{ChannelSeed, GatewayConfig, GuildSeed, MemberSeed, RoleSeed, UserSeed};
 use crate::error::EmulatorError;
 use crate::faults::Fault;
-use crate::gateway::session::{Hub, SessionInfo};
+use crate::gateway::session::{Hub, IdentifyRecord, SessionInfo};
 use crate::gateway::{self, GatewayAction};
 use crate::ids::Clock;
 use crate::ratelimit::RateLimiter;
@@ -147,6 +147,37 @@ impl EmulatorState {
         self.change(|world| world.add_guild(guild))
     }
 
+    /// Removes the bot from a guild: `GUILD_DELETE` with `d = {"id"}` (no `unavailable`: how Discord says the
+    /// bot was removed) to the sessions of the guild's shard with the GUILDS intent, then the guild, its channels,
+    /// members, messages and guild commands are forgotten; REST on it answers 404 10004 Unknown Guild.
+    /// [`EmulatorState::add_guild`] can add it again.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::World`] for an unknown guild.
+    pub fn remove_guild(&self, guild_id: u64) -> Result<(), EmulatorError> {
+        self.change(|world| world.remove_guild(guild_id))
+    }
+
+    /// Starts a guild outage: `GUILD_DELETE` with `{"id", "unavailable": true}`. The guild is kept (REST works)
+    /// but new sessions get no `GUILD_CREATE` for it until [`EmulatorState::end_guild_outage`].
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::World`] for an unknown guild.
+    pub fn guild_outage(&self, guild_id: u64) -> Result<(), EmulatorError> {
+        self.change(|world| world.guild_outage(guild_id))
+    }
+
+    /// Ends a guild outage: the guild is available again (`GUILD_CREATE`).
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::World`] for an unknown guild.
+    pub fn end_guild_outage(&self, guild_id: u64) -> Result<(), EmulatorError> {
+        self.change(|world| world.end_guild_outage(guild_id))
+    }
+
     /// Adds a channel to a guild (`CHANNEL_CREATE`).
     ///
     /// # Errors
@@ -179,7 +210,39 @@ impl EmulatorState {
     ///
     /// [`EmulatorError::World`] for an unknown guild or role.
     pub fn add_member(&self, guild_id: u64, member: &MemberSeed) -> Result<(), EmulatorError> {
-        self.change(|world| world.add_member(guild_id, member).map(drop))
+        self.change(|world| world.add_member(guild_id, member))
+    }
+
+    /// Adds (or replaces) many members under one lock, one `GUILD_MEMBER_ADD` each, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::World`] for an unknown guild, or a seed with an unknown role or the bot's id (then no
+    /// member is added).
+    pub fn add_members(&self, guild_id: u64, members: &[MemberSeed]) -> Result<(), EmulatorError> {
+        self.change(|world| world.add_members(guild_id, members))
+    }
+
+    /// Emits `count` `GUILD_MEMBER_UPDATE` dispatches cycling through the guild's members (ordered by user id)
+    /// without changing the world, for gateway benchmarks. The world stays locked throughout, so the burst is not
+    /// interleaved with other dispatches.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::World`] for an unknown guild or `count` over 1,000,000.
+    pub fn emit_member_updates(&self, guild_id: u64, count: usize) -> Result<(), EmulatorError> {
+        /// Dispatches queued per hub lock (heartbeats and other sessions get the hub between slices).
+        const SLICE: usize = 4096;
+        let world = self.inner.world.lock();
+        let payloads = world.member_update_payloads(guild_id, count).map_err(|error| EmulatorError::world(&error))?;
+        let mut start = 0;
+        while start < count {
+            let end = count.min(start + SLICE);
+            self.inner.hub.lock().deliver_cycle("GUILD_MEMBER_UPDATE", guild_id, &payloads, start..end);
+            start = end;
+        }
+        drop(world);
+        Ok(())
     }
 
     /// Removes a member (`GUILD_MEMBER_REMOVE`).
@@ -325,6 +388,13 @@ impl EmulatorState {
     #[must_use]
     pub fn gateway_sessions(&self) -> Vec<SessionInfo> {
         self.inner.hub.lock().list()
+    }
+
+    /// IDENTIFYs that passed the token, intent and shard checks, oldest first, with whether the concurrency limit
+    /// (`identify_window` per `shard_id % max_concurrency`) let them start a session.
+    #[must_use]
+    pub fn identifies(&self) -> Vec<IdentifyRecord> {
+        self.inner.hub.lock().identify_log()
     }
 
     /// Acts on gateway connections (all when `session_id` is `None`); returns how many were reached.

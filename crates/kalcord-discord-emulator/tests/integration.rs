@@ -4,10 +4,12 @@ mod integration {
     mod common;
     mod events;
     mod gateway;
+    mod guilds;
     mod interactions;
     mod oauth;
     mod ratelimit;
     mod rest;
     mod robustness;
+    mod scale;
     mod wsclient;
 }

@@ -21,6 +21,12 @@ use super::session::{ConnLink, Outbound, Resume, frame};
 use super::{close_reason, ends_session};
 use crate::state::Inner;
 
+/// Most outbound frames written between two flushes (keeps the loop answering client frames during a burst).
+const MAX_BATCH: usize = 1024;
+
+/// Members per `GUILD_MEMBERS_CHUNK` (Discord: 1000).
+const CHUNK_SIZE: usize = 1000;
+
 /// Query parameters of the websocket URL.
 #[derive(Debug, Default)]
 struct Params {
@@ -151,17 +157,35 @@ impl Conn {
         }
     }
 
-    async fn on_outbound(&mut self, outbound: Option<Outbound>) -> Flow {
-        match outbound {
-            Some(Outbound::Frame(text)) => {
-                if self.send_text(&text).await.is_err() {
-                    return Flow::PeerClosed(None);
+    /// Sends `first` and whatever else is queued already (up to [`MAX_BATCH`] frames) with one flush.
+    async fn on_outbound(&mut self, first: Option<Outbound>) -> Flow {
+        let mut next = first;
+        let mut fed = 0;
+        let flow = loop {
+            match next.take() {
+                Some(Outbound::Frame(text)) => {
+                    if self.feed_text(&text).await.is_err() {
+                        return Flow::PeerClosed(None);
+                    }
+                    fed += 1;
                 }
-                Flow::Continue
+                Some(Outbound::Close(code)) => break Flow::Close(code),
+                Some(Outbound::Drop) | None => break Flow::Drop,
             }
-            Some(Outbound::Close(code)) => Flow::Close(code),
-            Some(Outbound::Drop) | None => Flow::Drop,
+            if fed >= MAX_BATCH {
+                break Flow::Continue;
+            }
+            match self.rx.try_recv() {
+                Ok(outbound) => next = Some(outbound),
+                // NOTE: a closed mailbox is seen by the next `recv()` in the loop.
+                Err(_) => break Flow::Continue,
+            }
+        };
+        // NOTE: frames fed before a Close or Drop still go out, as they did when every frame was flushed.
+        if fed > 0 && self.ws.flush().await.is_err() {
+            return Flow::PeerClosed(None);
         }
+        flow
     }
 
     fn on_message(&mut self, message: Message) -> Flow {
@@ -200,8 +224,14 @@ impl Conn {
             }
             2 | 6 if self.session.is_some() => Flow::Close(4005),
             2 => match identify::identify(&self.inner, data, self.link.clone()) {
-                Ok(session) => {
+                Ok(Some(session)) => {
                     self.session = Some(session);
+                    Flow::Continue
+                }
+                Ok(None) => {
+                    // NOTE: Discord answers an IDENTIFY over the concurrency limit with op 9 `false` and keeps the
+                    // socket open; clients reconnect and identify again after a few seconds.
+                    let _ = self.link.tx.send(Outbound::Frame(frame(9, &json!(false))));
                     Flow::Continue
                 }
                 Err(code) => Flow::Close(code),
@@ -232,29 +262,42 @@ impl Conn {
         }
     }
 
-    /// op 8: one `GUILD_MEMBERS_CHUNK` with every member (needs `GUILD_MEMBERS`).
+    /// op 8: `GUILD_MEMBERS_CHUNK`s of up to 1000 members with every member (needs `GUILD_MEMBERS`).
     fn request_members(&mut self, data: &Value) {
         let Some(session) = self.session.clone() else { return };
         let guild_id = data.get("guild_id").and_then(Value::as_str).and_then(crate::ids::parse_id);
-        let chunk = {
-            let world = self.inner.world.lock();
-            let Some(guild) = guild_id.and_then(|id| world.guilds.get(&id)) else { return };
-            let members: Vec<Value> =
-                guild.members.iter().map(|member| crate::world::json::member(&world, member)).collect();
-            json!({
-                "guild_id": guild.id.to_string(), "members": members, "chunk_index": 0, "chunk_count": 1,
+        let world = self.inner.world.lock();
+        let Some(guild) = guild_id.and_then(|id| world.guilds.get(&id)) else { return };
+        let members: Vec<Value> =
+            guild.members.values().map(|member| crate::world::json::member(&world, member)).collect();
+        let count = members.len().div_ceil(CHUNK_SIZE).max(1);
+        let mut hub = self.inner.hub.lock();
+        for (index, chunk) in members.chunks(CHUNK_SIZE).enumerate() {
+            let chunk = json!({
+                "guild_id": guild.id.to_string(), "members": chunk, "chunk_index": index, "chunk_count": count,
                 "not_found": [], "nonce": data.get("nonce"),
-            })
-        };
-        self.inner.hub.lock().push(&session, "GUILD_MEMBERS_CHUNK", &chunk);
+            });
+            hub.push(&session, "GUILD_MEMBERS_CHUNK", &chunk);
+        }
     }
 
-    async fn send_text(&mut self, text: &str) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-        let message = match &mut self.zlib {
+    fn message(&mut self, text: &str) -> Message {
+        match &mut self.zlib {
             Some(zlib) => Message::Binary(zlib.compress(text.as_bytes()).into()),
             None => Message::text(text),
-        };
+        }
+    }
+
+    /// Sends one frame and flushes.
+    async fn send_text(&mut self, text: &str) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        let message = self.message(text);
         self.ws.send(message).await
+    }
+
+    /// Queues one frame without flushing (`on_outbound` flushes once per batch).
+    async fn feed_text(&mut self, text: &str) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        let message = self.message(text);
+        self.ws.feed(message).await
     }
 
     async fn close(&mut self, code: u16) {

@@ -25,11 +25,7 @@ impl Dispatch {
 
     /// Whether a session on `shard` with `intents` gets it.
     pub(crate) fn routes_to(&self, shard: [u32; 2], intents: u64) -> bool {
-        let on_shard = match self.guild_id {
-            Some(guild_id) => shard_of(guild_id, shard[1]) == shard[0],
-            None => shard[0] == 0,
-        };
-        on_shard && (self.intent == 0 || intents & self.intent != 0)
+        routes(self.guild_id, self.intent, shard, intents)
     }
 
     /// The payload for a session with these intents.
@@ -39,6 +35,16 @@ impl Dispatch {
             _ => &self.data,
         }
     }
+}
+
+/// Whether an event of `guild_id` (`None`: shard 0) needing one of `intent` (0: none) goes to a session on
+/// `shard` with `intents`.
+pub(crate) fn routes(guild_id: Option<u64>, intent: u64, shard: [u32; 2], intents: u64) -> bool {
+    let on_shard = match guild_id {
+        Some(guild_id) => shard_of(guild_id, shard[1]) == shard[0],
+        None => shard[0] == 0,
+    };
+    on_shard && (intent == 0 || intents & intent != 0)
 }
 
 /// `(guild_id >> 22) % num_shards`.

@@ -29,8 +29,11 @@ fn parse_shard(value: Option<&Value>) -> Result<[u32; 2], u16> {
     Ok([id, total])
 }
 
-/// Checks an IDENTIFY and starts the session: READY, then one GUILD_CREATE per guild of the shard.
-pub(crate) fn identify(inner: &Inner, data: &Value, link: ConnLink) -> Result<String, u16> {
+/// Checks an IDENTIFY and starts the session: READY, then one GUILD_CREATE per available guild of the shard.
+///
+/// `Ok(None)`: refused by the concurrency limit (`identify_window` per `shard_id % max_concurrency`); the caller
+/// answers op 9 `false` and no session starts.
+pub(crate) fn identify(inner: &Inner, data: &Value, link: ConnLink) -> Result<Option<String>, u16> {
     let world = inner.world.lock();
     if !token_matches(&world, data.get("token")) {
         return Err(4004);
@@ -47,25 +50,32 @@ pub(crate) fn identify(inner: &Inner, data: &Value, link: ConnLink) -> Result<St
     if guilds.len() > MAX_GUILDS_PER_SHARD {
         return Err(4011);
     }
+    // NOTE: the hub stays locked from the concurrency check to the session's creation, so two IDENTIFYs of one
+    // rate-limit key cannot both pass.
+    let mut hub = inner.hub.lock();
+    let settings = &inner.settings;
+    if !hub.admit_identify(shard, settings.max_concurrency, settings.gateway.identify_window, inner.clock.now_ms()) {
+        return Ok(None);
+    }
     let session_id = hex::encode(rand::random::<[u8; 16]>());
     let ready = ready(&world, &inner.gateway_url, &session_id, shard, &guilds);
     let creates: Vec<Value> = if intents & INTENT_GUILDS == 0 {
         Vec::new()
     } else {
-        let all_members = intents & INTENT_GUILD_PRESENCES != 0;
+        let presences = intents & INTENT_GUILD_PRESENCES != 0;
         guilds
             .iter()
             .filter_map(|id| world.guilds.get(id))
-            .map(|guild| render::guild_create(&world, guild, all_members))
+            .filter(|guild| !guild.unavailable)
+            .map(|guild| render::guild_create(&world, guild, presences && render::lists_all_members(guild)))
             .collect()
     };
-    let mut hub = inner.hub.lock();
     hub.create(&session_id, shard, intents, link);
     hub.push(&session_id, "READY", &ready);
     for create in &creates {
         hub.push(&session_id, "GUILD_CREATE", create);
     }
-    Ok(session_id)
+    Ok(Some(session_id))
 }
 
 fn ready(world: &World, gateway_url: &str, session_id: &str, shard: [u32; 2], guilds: &[u64]) -> Value {

@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::dispatch::Dispatch;
+use super::dispatch::{Dispatch, routes};
+use crate::perms::INTENT_GUILD_PRESENCES;
 
 /// What a connection task is told to do.
 #[derive(Debug)]
@@ -57,6 +58,20 @@ pub struct SessionInfo {
     pub heartbeats: u64,
 }
 
+/// An IDENTIFY that passed the token, intent and shard checks, as the admin API shows it.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct IdentifyRecord {
+    /// When it came (Unix milliseconds on the emulator's clock).
+    pub at_unix_ms: u64,
+    /// `[shard_id, num_shards]`.
+    pub shard: [u32; 2],
+    /// `shard_id % max_concurrency`.
+    pub rate_limit_key: u32,
+    /// Whether it started a session (otherwise it got op 9 `false`).
+    pub accepted: bool,
+}
+
 /// Result of a RESUME.
 #[derive(Debug, Eq, PartialEq)]
 pub(crate) enum Resume {
@@ -75,8 +90,12 @@ pub(crate) struct Hub {
     capacity: usize,
     resume_window: Duration,
     next_conn: u64,
-    /// IDENTIFYs so far (for `session_start_limit.remaining`).
+    /// IDENTIFYs accepted so far (for `session_start_limit.remaining`).
     pub identifies: u32,
+    /// Every IDENTIFY that reached the concurrency check.
+    identify_log: Vec<IdentifyRecord>,
+    /// When the last accepted IDENTIFY of each rate-limit key came (emulator clock, Unix ms).
+    identify_buckets: HashMap<u32, u64>,
 }
 
 /// `{"op", "d", "s": null, "t": null}`.
@@ -86,7 +105,40 @@ pub(crate) fn frame(op: u8, d: &Value) -> Arc<str> {
 
 impl Hub {
     pub(crate) fn new(capacity: usize, resume_window: Duration) -> Self {
-        Self { sessions: HashMap::new(), capacity: capacity.max(1), resume_window, next_conn: 0, identifies: 0 }
+        Self {
+            sessions: HashMap::new(),
+            capacity: capacity.max(1),
+            resume_window,
+            next_conn: 0,
+            identifies: 0,
+            identify_log: Vec::new(),
+            identify_buckets: HashMap::new(),
+        }
+    }
+
+    /// Applies the IDENTIFY concurrency limit: accepted when no IDENTIFY with the same rate-limit key
+    /// (`shard_id % max_concurrency`) was accepted within `window` before `now_ms`. Records the attempt.
+    pub(crate) fn admit_identify(
+        &mut self,
+        shard: [u32; 2],
+        max_concurrency: u32,
+        window: Duration,
+        now_ms: u64,
+    ) -> bool {
+        let rate_limit_key = shard[0] % max_concurrency.max(1);
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let accepted =
+            self.identify_buckets.get(&rate_limit_key).is_none_or(|at| now_ms.saturating_sub(*at) >= window_ms);
+        if accepted {
+            self.identify_buckets.insert(rate_limit_key, now_ms);
+        }
+        self.identify_log.push(IdentifyRecord { at_unix_ms: now_ms, shard, rate_limit_key, accepted });
+        accepted
+    }
+
+    /// IDENTIFYs that reached the concurrency check, oldest first.
+    pub(crate) fn identify_log(&self) -> Vec<IdentifyRecord> {
+        self.identify_log.clone()
     }
 
     /// A connection id.
@@ -112,10 +164,10 @@ impl Hub {
     }
 
     /// Sends a dispatch to one session (READY, GUILD_CREATE, RESUMED...).
-    pub(crate) fn push(&mut self, session_id: &str, event: &str, data: &Value) {
+    pub(crate) fn push(&mut self, session_id: &str, event: &'static str, data: &Value) {
         let capacity = self.capacity;
         if let Some(session) = self.sessions.get_mut(session_id) {
-            session.push(event, data, capacity);
+            session.push(event, &data.to_string(), capacity);
         }
     }
 
@@ -124,12 +176,46 @@ impl Hub {
         self.prune();
         let capacity = self.capacity;
         for dispatch in dispatches {
+            // NOTE: `d` is serialized once per dispatch (and variant), not once per session.
+            let (mut plain, mut full): (Option<String>, Option<String>) = (None, None);
             for session in self.sessions.values_mut() {
-                if dispatch.routes_to(session.shard, session.intents) {
-                    session.push(dispatch.event, dispatch.data_for(session.intents), capacity);
+                if !dispatch.routes_to(session.shard, session.intents) {
+                    continue;
+                }
+                let with_presences =
+                    dispatch.data_with_presences.is_some() && session.intents & INTENT_GUILD_PRESENCES != 0;
+                let slot = if with_presences { &mut full } else { &mut plain };
+                let text = slot.get_or_insert_with(|| dispatch.data_for(session.intents).to_string());
+                session.push(dispatch.event, text, capacity);
+            }
+        }
+    }
+
+    /// Hands `count` dispatches of `event` in `guild_id` to every session that should see them, cycling through
+    /// `payloads` (each an intent and a serialized `d`). Returns how many frames were queued.
+    pub(crate) fn deliver_cycle(
+        &mut self,
+        event: &'static str,
+        guild_id: u64,
+        payloads: &[(u64, Arc<str>)],
+        range: std::ops::Range<usize>,
+    ) -> usize {
+        if payloads.is_empty() {
+            return 0;
+        }
+        self.prune();
+        let capacity = self.capacity;
+        let mut queued = 0;
+        for index in range {
+            let (intent, data) = &payloads[index % payloads.len()];
+            for session in self.sessions.values_mut() {
+                if routes(Some(guild_id), *intent, session.shard, session.intents) {
+                    session.push(event, data, capacity);
+                    queued += 1;
                 }
             }
         }
+        queued
     }
 
     /// Attaches a connection to a session after `seq`, replaying what it missed, then `RESUMED`.
@@ -152,7 +238,7 @@ impl Hub {
         for (_, text) in session.buffer.iter().filter(|(number, _)| *number > seq) {
             let _ = link.tx.send(Outbound::Frame(Arc::clone(text)));
         }
-        session.push("RESUMED", &json!({"_trace": ["kalcord-discord-emulator"]}), capacity);
+        session.push("RESUMED", r#"{"_trace":["kalcord-discord-emulator"]}"#, capacity);
         Resume::Resumed
     }
 
@@ -225,9 +311,13 @@ impl Hub {
 }
 
 impl Session {
-    fn push(&mut self, event: &str, data: &Value, capacity: usize) {
+    /// Numbers and sends a dispatch whose `d` is already JSON text.
+    fn push(&mut self, event: &'static str, data: &str, capacity: usize) {
+        debug_assert!(event.bytes().all(|byte| byte.is_ascii_uppercase() || byte == b'_'), "{event}");
         self.seq += 1;
-        let text: Arc<str> = Arc::from(json!({"t": event, "s": self.seq, "op": 0, "d": data}).to_string());
+        // NOTE: written by hand so a burst does not clone the payload's JSON tree per session; event names are
+        // Discord's upper-case constants and need no escaping.
+        let text: Arc<str> = Arc::from(format!(r#"{{"t":"{event}","s":{},"op":0,"d":{data}}}"#, self.seq));
         if self.buffer.len() >= capacity {
             self.buffer.pop_front();
         }
@@ -276,5 +366,38 @@ mod tests {
         hub.detach("s", 2, false);
         let (third, _rx) = link(3);
         assert_eq!(hub.resume("s", 3, &third), Resume::Invalid);
+    }
+
+    #[test]
+    fn identify_buckets_by_rate_limit_key_and_window() {
+        let mut hub = Hub::new(16, Duration::from_mins(1));
+        let window = Duration::from_secs(5);
+        assert!(hub.admit_identify([0, 4], 2, window, 1_000));
+        assert!(hub.admit_identify([1, 4], 2, window, 1_000), "another key");
+        assert!(!hub.admit_identify([2, 4], 2, window, 5_999), "2 % 2 shares shard 0's key");
+        assert!(hub.admit_identify([2, 4], 2, window, 6_000), "the window passed");
+        let keys: Vec<(u32, bool)> = hub.identify_log().iter().map(|r| (r.rate_limit_key, r.accepted)).collect();
+        assert_eq!(keys, [(0, true), (1, true), (0, false), (0, true)]);
+        assert_eq!(hub.identifies, 0, "session_start_limit counts sessions created");
+    }
+
+    #[test]
+    fn bursts_cycle_payloads_and_keep_the_replay_buffer_bounded() {
+        let mut hub = Hub::new(4, Duration::from_mins(1));
+        let (first, mut rx) = link(1);
+        hub.create("s", [0, 1], crate::perms::INTENT_GUILD_MEMBERS, first);
+        let payloads: Vec<(u64, Arc<str>)> = vec![(2, Arc::from("{\"n\":0}")), (2, Arc::from("{\"n\":1}"))];
+        assert_eq!(hub.deliver_cycle("GUILD_MEMBER_UPDATE", 1 << 22, &payloads, 0..5), 5);
+        let sent = texts(&mut rx);
+        assert_eq!(sent.len(), 5);
+        let parsed: Vec<Value> = sent.iter().map(|text| serde_json::from_str(text).expect("json")).collect();
+        assert_eq!(parsed[2], json!({"t": "GUILD_MEMBER_UPDATE", "s": 3, "op": 0, "d": {"n": 0}}));
+        assert_eq!(parsed[3]["d"]["n"], 1);
+        hub.detach("s", 1, true);
+        let (second, mut second_rx) = link(2);
+        assert_eq!(hub.resume("s", 0, &second), Resume::Invalid, "seq 1 left the buffer of 4");
+        hub.create("t", [0, 1], 0, second);
+        assert_eq!(hub.deliver_cycle("GUILD_MEMBER_UPDATE", 1 << 22, &payloads, 0..3), 0, "no GUILD_MEMBERS intent");
+        assert!(texts(&mut second_rx).is_empty());
     }
 }

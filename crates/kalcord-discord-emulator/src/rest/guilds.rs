@@ -33,10 +33,11 @@ pub(crate) fn list_channels(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::json(Value::Array(channels)))
 }
 
-/// `GET /channels/{channel_id}`.
+/// `GET /channels/{channel_id}` (50001 when the bot cannot see the channel).
 pub(crate) fn get_channel(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let channel_id = ctx.params.id("channel_id")?;
     let world = ctx.inner.world.lock();
+    super::messages::channel_access(&world, channel_id, 0)?;
     let channel = world.channels.get(&channel_id).ok_or_else(ApiError::unknown_channel)?;
     Ok(Reply::json(render::channel(&world, channel)))
 }

@@ -1,5 +1,7 @@
 //! Guild members and member roles.
 
+use std::ops::Bound;
+
 use serde_json::Value;
 
 use super::{Ctx, Reply};
@@ -18,10 +20,10 @@ pub(crate) fn list(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     if world.app.privileged_intents & INTENT_GUILD_MEMBERS == 0 {
         return Err(ApiError::missing_access());
     }
-    let mut members: Vec<_> = guild.members.iter().filter(|member| member.user_id > after).collect();
-    members.sort_by_key(|member| member.user_id);
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
-    Ok(Reply::json(Value::Array(members.into_iter().take(take).map(|member| render::member(&world, member)).collect())))
+    // NOTE: members are kept ordered by user id, so a page is a range scan (no sort of the whole guild).
+    let page = guild.members.range((Bound::Excluded(after), Bound::Unbounded)).take(take);
+    Ok(Reply::json(Value::Array(page.map(|(_, member)| render::member(&world, member)).collect())))
 }
 
 /// `GET /guilds/{guild_id}/members/search?query=&limit=`: prefix match on username or nickname.
@@ -36,7 +38,7 @@ pub(crate) fn search(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let guild = world.guild(guild_id)?;
     let found: Vec<Value> = guild
         .members
-        .iter()
+        .values()
         .filter(|member| {
             let username =
                 world.users.get(&member.user_id).map(|user| user.username.to_lowercase()).unwrap_or_default();

@@ -9,7 +9,7 @@ mod gateway_info;
 mod guilds;
 pub(crate) mod interactions;
 mod members;
-mod messages;
+pub(crate) mod messages;
 pub(crate) mod oauth;
 mod pipeline;
 mod roles;

@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::World;
 use super::model::{Channel, Command, Guild, Member, Message, Role, ScheduledEvent, User};
+use crate::config::OverwriteSeed;
 use crate::ids::iso8601;
 
 /// A user object.
@@ -101,7 +102,7 @@ pub(crate) fn channel(world: &World, channel: &Channel) -> Value {
         "guild_id": channel.guild_id.map(|id| id.to_string()),
         "name": channel.name,
         "position": channel.position,
-        "permission_overwrites": [],
+        "permission_overwrites": channel.overwrites.iter().map(overwrite).collect::<Vec<_>>(),
         "parent_id": channel.parent_id.map(|id| id.to_string()),
         "nsfw": false,
         "rate_limit_per_user": 0,
@@ -113,6 +114,14 @@ pub(crate) fn channel(world: &World, channel: &Channel) -> Value {
         _ => {}
     }
     value
+}
+
+/// A permission overwrite (`allow`/`deny` as decimal strings).
+fn overwrite(overwrite: &OverwriteSeed) -> Value {
+    json!({
+        "id": overwrite.id.to_string(), "type": overwrite.kind,
+        "allow": overwrite.allow.to_string(), "deny": overwrite.deny.to_string(),
+    })
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -131,7 +140,7 @@ pub(crate) fn guild(guild: &Guild) -> Value {
         "afk_timeout": 300, "widget_enabled": false, "widget_channel_id": null, "verification_level": 0,
         "default_message_notifications": 0, "explicit_content_filter": 0,
         "roles": roles.into_iter().map(role).collect::<Vec<_>>(), "emojis": [], "features": [],
-        "mfa_level": 0, "application_id": null, "system_channel_id": null, "system_channel_flags": 0,
+        "mfa_level": 0, "application_id": null, "system_channel_id": guild.system_channel_id.map(|id| id.to_string()), "system_channel_flags": 0,
         "rules_channel_id": null, "max_presences": null, "max_members": 500_000, "vanity_url_code": null,
         "description": null, "banner": null, "premium_tier": 0, "premium_subscription_count": 0,
         "preferred_locale": guild.preferred_locale, "public_updates_channel_id": null,
@@ -141,16 +150,23 @@ pub(crate) fn guild(guild: &Guild) -> Value {
     })
 }
 
-/// `GUILD_CREATE`'s `d`: the guild plus the gateway-only fields; `all_members` with `GUILD_PRESENCES`.
+/// Members above which `GUILD_CREATE` lists only the bot, even with `GUILD_PRESENCES` (Discord: 75k).
+const FULL_MEMBER_LIST_LIMIT: usize = 75_000;
+
+/// Whether a session with `GUILD_PRESENCES` gets every member of this guild in `GUILD_CREATE`.
+pub(crate) fn lists_all_members(guild: &Guild) -> bool {
+    guild.members.len() <= FULL_MEMBER_LIST_LIMIT
+}
+
+/// `GUILD_CREATE`'s `d`: the guild plus the gateway-only fields; every member when `all_members`, else the bot.
 pub(crate) fn guild_create(world: &World, found: &Guild, all_members: bool) -> Value {
     let mut value = guild(found);
     let bot = world.app.bot_user_id;
-    let members: Vec<Value> = found
-        .members
-        .iter()
-        .filter(|member| all_members || member.user_id == bot)
-        .map(|member| self::member(world, member))
-        .collect();
+    let members: Vec<Value> = if all_members {
+        found.members.values().map(|member| self::member(world, member)).collect()
+    } else {
+        found.member(bot).map(|member| self::member(world, member)).into_iter().collect()
+    };
     let channels: Vec<Value> =
         found.channels.iter().filter_map(|id| world.channels.get(id)).map(|found| channel(world, found)).collect();
     let events: Vec<Value> = found.events.iter().map(|event| scheduled_event(world, event)).collect();

@@ -1,6 +1,7 @@
 //! The emulated world: application, users, guilds, channels, messages, commands, interactions, OAuth2.
 
 pub(crate) mod json;
+pub(crate) mod members;
 pub(crate) mod messages;
 pub(crate) mod model;
 pub(crate) mod mutate;
@@ -162,6 +163,7 @@ impl World {
             parent_id: None,
             recipients: vec![user_id],
             last_message_id: None,
+            overwrites: Vec::new(),
         };
         self.channels.insert(id, channel);
         self.dm_channels.insert(user_id, id);
@@ -171,6 +173,13 @@ impl World {
     /// The bot's base permissions in a guild.
     pub(crate) fn bot_permissions_in(&self, guild_id: u64) -> u64 {
         self.guilds.get(&guild_id).map_or(0, |guild| guild.permissions_of(self.app.bot_user_id))
+    }
+
+    /// The bot's permissions in a channel: base permissions and the channel's overwrites (`None` for a DM or a
+    /// channel of an unknown guild).
+    pub(crate) fn bot_permissions_in_channel(&self, channel: &Channel) -> Option<u64> {
+        let guild = self.guilds.get(&channel.guild_id?)?;
+        Some(guild.permissions_in(self.app.bot_user_id, channel))
     }
 
     /// Whether the bot holds `bits` in a guild.

@@ -1,6 +1,10 @@
 //! The objects of the emulated world (rendered to Discord's JSON by `world::json`).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
+
+use crate::config::OverwriteSeed;
 
 /// A user (or the bot user).
 #[derive(Clone, Debug)]
@@ -47,6 +51,8 @@ pub(crate) struct Channel {
     pub parent_id: Option<u64>,
     pub recipients: Vec<u64>,
     pub last_message_id: Option<u64>,
+    /// Permission overwrites, in the order they were given (`@everyone`'s, roles', members').
+    pub overwrites: Vec<OverwriteSeed>,
 }
 
 /// A guild scheduled event.
@@ -75,10 +81,16 @@ pub(crate) struct Guild {
     pub owner_id: u64,
     pub preferred_locale: String,
     pub roles: Vec<Role>,
-    pub members: Vec<Member>,
+    /// Members by user id.
+    // NOTE: ordered by user id so `GET /guilds/{id}/members?after=` is a range scan, also with 100k members.
+    pub members: BTreeMap<u64, Member>,
     pub channels: Vec<u64>,
     pub events: Vec<ScheduledEvent>,
     pub joined_ms: u64,
+    /// Channel where Discord posts system messages (`system_channel_id`).
+    pub system_channel_id: Option<u64>,
+    /// In an outage (`GUILD_DELETE` with `unavailable: true` was sent, no `GUILD_CREATE` since).
+    pub unavailable: bool,
 }
 
 impl Guild {
@@ -87,11 +99,11 @@ impl Guild {
     }
 
     pub(crate) fn member(&self, user_id: u64) -> Option<&Member> {
-        self.members.iter().find(|member| member.user_id == user_id)
+        self.members.get(&user_id)
     }
 
     pub(crate) fn member_mut(&mut self, user_id: u64) -> Option<&mut Member> {
-        self.members.iter_mut().find(|member| member.user_id == user_id)
+        self.members.get_mut(&user_id)
     }
 
     pub(crate) fn event(&self, id: u64) -> Option<&ScheduledEvent> {
@@ -108,6 +120,12 @@ impl Guild {
         let roles = self.member(user_id).map(|member| member.roles.as_slice()).unwrap_or_default();
         let bits = roles.iter().filter_map(|id| self.role(*id)).map(|role| role.permissions);
         crate::perms::base_permissions(user_id == self.owner_id, self.everyone_permissions(), bits)
+    }
+
+    /// Permissions of a member in one of the guild's channels: base permissions, then the channel's overwrites.
+    pub(crate) fn permissions_in(&self, user_id: u64, channel: &Channel) -> u64 {
+        let roles = self.member(user_id).map(|member| member.roles.as_slice()).unwrap_or_default();
+        crate::perms::apply_overwrites(self.permissions_of(user_id), self.id, user_id, roles, &channel.overwrites)
     }
 
     /// Highest role position of a member (`@everyone` is 0).

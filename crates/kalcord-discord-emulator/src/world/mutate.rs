@@ -1,4 +1,6 @@
-//! World changes that Discord announces on the gateway: guilds, members, roles, channels.
+//! World changes that Discord announces on the gateway: guilds (joins, removals, outages), roles, channels.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
@@ -8,7 +10,7 @@ use super::model::{Channel, Guild, Member, Role};
 use crate::api_error::ApiError;
 use crate::config::{ChannelSeed, GuildSeed, MemberSeed, RoleSeed};
 use crate::gateway::dispatch::Dispatch;
-use crate::perms::{self, INTENT_GUILD_MEMBERS, INTENT_GUILDS};
+use crate::perms::{self, INTENT_GUILDS};
 
 /// Fields of a role to create or change (`None`: keep / default).
 #[derive(Clone, Debug, Default)]
@@ -27,6 +29,7 @@ impl World {
         if seed.id == 0 || self.guilds.contains_key(&seed.id) {
             return Err(ApiError::form_field(&["id"], "GUILD_EXISTS", "A guild with this id exists already."));
         }
+        check_guild_channels(self, seed)?;
         let now = self.now_ms();
         let everyone = Role {
             id: seed.id,
@@ -39,33 +42,64 @@ impl World {
             bot_id: None,
         };
         let bot_role = self.bot_role(seed);
+        let bot = self.app.bot_user_id;
+        let mut members = BTreeMap::new();
+        members.insert(bot, Member { user_id: bot, roles: vec![bot_role.id], nick: None, joined_ms: now });
+        // NOTE: a map keyed by user id dedupes in O(log n); 100k seeded members stay quick. A seed naming the bot
+        // is skipped: the bot's member (with its managed role) and user are the emulator's own.
+        for member in seed.members.iter().filter(|member| member.user.id != bot) {
+            self.upsert_user(&member.user);
+            members.insert(member.user.id, member_of_seed(member, now));
+        }
         let mut guild = Guild {
             id: seed.id,
             name: seed.name.clone(),
             owner_id: seed.owner_id,
             preferred_locale: seed.preferred_locale.clone(),
-            roles: vec![everyone, bot_role.clone()],
-            members: vec![Member {
-                user_id: self.app.bot_user_id,
-                roles: vec![bot_role.id],
-                nick: None,
-                joined_ms: now,
-            }],
+            roles: vec![everyone, bot_role],
+            members,
             channels: Vec::new(),
             events: Vec::new(),
             joined_ms: now,
+            system_channel_id: seed.system_channel_id,
+            unavailable: false,
         };
         guild.roles.extend(seed.roles.iter().map(role_of_seed));
-        for member in &seed.members {
-            self.upsert_user(&member.user);
-            guild.members.retain(|existing| existing.user_id != member.user.id);
-            guild.members.push(member_of_seed(member, now));
-        }
         self.guilds.insert(seed.id, guild);
         for channel in &seed.channels {
             self.insert_channel(seed.id, channel);
         }
         self.emit_guild_create(seed.id);
+        Ok(())
+    }
+
+    /// The bot leaves (or is removed from) a guild: `GUILD_DELETE` without `unavailable`, then the guild, its
+    /// channels, messages and guild commands are forgotten (REST answers 10004 Unknown Guild).
+    pub(crate) fn remove_guild(&mut self, guild_id: u64) -> Result<(), ApiError> {
+        let guild = self.guilds.remove(&guild_id).ok_or_else(ApiError::unknown_guild)?;
+        for channel_id in &guild.channels {
+            self.channels.remove(channel_id);
+        }
+        self.messages.retain(|_, message| message.guild_id != Some(guild_id));
+        self.commands.retain(|_, command| command.guild_id != Some(guild_id));
+        let data = json!({"id": guild_id.to_string()});
+        self.emit(Dispatch::new("GUILD_DELETE", Some(guild_id), INTENT_GUILDS, data));
+        Ok(())
+    }
+
+    /// A guild outage: `GUILD_DELETE` with `unavailable: true`; the guild is kept (and left out of the
+    /// `GUILD_CREATE` backfill of new sessions) until [`World::end_guild_outage`].
+    pub(crate) fn guild_outage(&mut self, guild_id: u64) -> Result<(), ApiError> {
+        self.guild_mut(guild_id)?.unavailable = true;
+        let data = json!({"id": guild_id.to_string(), "unavailable": true});
+        self.emit(Dispatch::new("GUILD_DELETE", Some(guild_id), INTENT_GUILDS, data));
+        Ok(())
+    }
+
+    /// The guild is available again: `GUILD_CREATE`.
+    pub(crate) fn end_guild_outage(&mut self, guild_id: u64) -> Result<(), ApiError> {
+        self.guild_mut(guild_id)?.unavailable = false;
+        self.emit_guild_create(guild_id);
         Ok(())
     }
 
@@ -86,9 +120,9 @@ impl World {
     pub(crate) fn emit_guild_create(&mut self, guild_id: u64) {
         let Some(guild) = self.guilds.get(&guild_id) else { return };
         let data = render::guild_create(self, guild, false);
-        let full = render::guild_create(self, guild, true);
+        let full = render::lists_all_members(guild).then(|| render::guild_create(self, guild, true));
         let mut dispatch = Dispatch::new("GUILD_CREATE", Some(guild_id), INTENT_GUILDS, data);
-        dispatch.data_with_presences = Some(full);
+        dispatch.data_with_presences = full;
         self.emit(dispatch);
     }
 
@@ -103,6 +137,7 @@ impl World {
             parent_id: seed.parent_id,
             recipients: Vec::new(),
             last_message_id: None,
+            overwrites: seed.permission_overwrites.clone(),
         };
         self.channels.insert(channel.id, channel.clone());
         if let Some(guild) = self.guilds.get_mut(&guild_id) {
@@ -121,70 +156,6 @@ impl World {
         let value = render::channel(self, &channel);
         self.emit(Dispatch::new("CHANNEL_CREATE", Some(guild_id), INTENT_GUILDS, value.clone()));
         Ok(value)
-    }
-
-    /// Adds (or replaces) a member (`GUILD_MEMBER_ADD`).
-    pub(crate) fn add_member(&mut self, guild_id: u64, seed: &MemberSeed) -> Result<Value, ApiError> {
-        let now = self.now_ms();
-        let guild = self.guild(guild_id)?;
-        if let Some(role) = seed.roles.iter().find(|role| guild.role(**role).is_none()) {
-            return Err(ApiError::form_field(&["roles", &role.to_string()], "UNKNOWN_ROLE", "Unknown Role"));
-        }
-        self.upsert_user(&seed.user);
-        let member = member_of_seed(seed, now);
-        let guild = self.guild_mut(guild_id)?;
-        guild.members.retain(|existing| existing.user_id != member.user_id);
-        guild.members.push(member.clone());
-        let value = render::member(self, &member);
-        let mut data = value.clone();
-        data["guild_id"] = json!(guild_id.to_string());
-        self.emit(Dispatch::new("GUILD_MEMBER_ADD", Some(guild_id), INTENT_GUILD_MEMBERS, data));
-        Ok(value)
-    }
-
-    /// Removes a member (`GUILD_MEMBER_REMOVE`).
-    pub(crate) fn remove_member(&mut self, guild_id: u64, user_id: u64) -> Result<(), ApiError> {
-        let guild = self.guild_mut(guild_id)?;
-        let before = guild.members.len();
-        guild.members.retain(|member| member.user_id != user_id);
-        if guild.members.len() == before {
-            return Err(ApiError::unknown_member());
-        }
-        let user = self.users.get(&user_id).map_or(Value::Null, render::user);
-        let data = json!({"guild_id": guild_id.to_string(), "user": user});
-        self.emit(Dispatch::new("GUILD_MEMBER_REMOVE", Some(guild_id), INTENT_GUILD_MEMBERS, data));
-        Ok(())
-    }
-
-    /// Adds or removes a role of a member (`GUILD_MEMBER_UPDATE` when something changed).
-    pub(crate) fn set_member_role(
-        &mut self,
-        guild_id: u64,
-        user_id: u64,
-        role_id: u64,
-        add: bool,
-    ) -> Result<(), ApiError> {
-        let guild = self.guild_mut(guild_id)?;
-        if guild.role(role_id).is_none() || role_id == guild_id {
-            return Err(ApiError::unknown_role());
-        }
-        let member = guild.member_mut(user_id).ok_or_else(ApiError::unknown_member)?;
-        let had = member.roles.contains(&role_id);
-        match (add, had) {
-            (true, false) => member.roles.push(role_id),
-            (false, true) => member.roles.retain(|id| *id != role_id),
-            _ => return Ok(()),
-        }
-        self.emit_member_update(guild_id, user_id);
-        Ok(())
-    }
-
-    pub(crate) fn emit_member_update(&mut self, guild_id: u64, user_id: u64) {
-        let Some(member) = self.guilds.get(&guild_id).and_then(|guild| guild.member(user_id)) else { return };
-        let mut data = render::member(self, member);
-        data["guild_id"] = json!(guild_id.to_string());
-        let intent = if user_id == self.app.bot_user_id { 0 } else { INTENT_GUILD_MEMBERS };
-        self.emit(Dispatch::new("GUILD_MEMBER_UPDATE", Some(guild_id), intent, data));
     }
 
     /// Creates a role (`GUILD_ROLE_CREATE`).
@@ -245,7 +216,7 @@ impl World {
         if guild.roles.len() == before {
             return Err(ApiError::unknown_role());
         }
-        for member in &mut guild.members {
+        for member in guild.members.values_mut() {
             member.roles.retain(|id| *id != role_id);
         }
         let data = json!({"guild_id": guild_id.to_string(), "role_id": role_id.to_string()});
@@ -267,6 +238,19 @@ fn role_of_seed(seed: &RoleSeed) -> Role {
     }
 }
 
-fn member_of_seed(seed: &MemberSeed, now: u64) -> Member {
+pub(super) fn member_of_seed(seed: &MemberSeed, now: u64) -> Member {
     Member { user_id: seed.user.id, roles: seed.roles.clone(), nick: seed.nick.clone(), joined_ms: now }
+}
+
+/// The seed's channel ids are free and its system channel is one of them.
+fn check_guild_channels(world: &World, seed: &GuildSeed) -> Result<(), ApiError> {
+    if seed.channels.iter().any(|channel| world.channels.contains_key(&channel.id)) {
+        return Err(ApiError::form_field(&["channels"], "CHANNEL_EXISTS", "A channel with this id exists already."));
+    }
+    if let Some(id) = seed.system_channel_id
+        && !seed.channels.iter().any(|channel| channel.id == id)
+    {
+        return Err(ApiError::form_field(&["system_channel_id"], "UNKNOWN_CHANNEL", "Unknown Channel"));
+    }
+    Ok(())
 }

@@ -255,3 +255,43 @@ async fn rest_responses() {
         parse("/users/@me/guilds", &harness.bearer("GET", "/users/@me/guilds", access, None).await.json());
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn guild_removal_outage_system_channel_and_overwrites() {
+    use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
+    let _trace = kalcord_test_util::trace_init();
+    let hidden = 1_284_000_000_000_000_231;
+    let harness = Harness::with(|mut config| {
+        let overwrite =
+            kalcord_discord_emulator::OverwriteSeed::role(seed::GUILD_ID, perms::SEND_MESSAGES, perms::VIEW_CHANNEL);
+        let channel = kalcord_discord_emulator::ChannelSeed::text(hidden, "hidden").with_overwrite(overwrite);
+        config.guilds[0] = config.guilds[0].clone().with_channel(channel);
+        config.application.bot_permissions |= perms::ADMINISTRATOR;
+        config
+    })
+    .await;
+    let g = seed::GUILD_ID;
+    let guild: Guild = parse("/guilds/{id}", &harness.bot("GET", &format!("/guilds/{g}"), None).await.json());
+    assert_eq!(guild.system_channel_id.map(|id| id.get()), Some(seed::GENERAL_CHANNEL));
+    let channel: Channel =
+        parse("/channels/{id}", &harness.bot("GET", &format!("/channels/{hidden}"), None).await.json());
+    let overwrites = channel.permission_overwrites.expect("permission_overwrites");
+    assert_eq!(overwrites.len(), 1);
+    assert_eq!((overwrites[0].id.get(), overwrites[0].kind), (g, PermissionOverwriteType::Role));
+    assert_eq!((overwrites[0].allow.bits(), overwrites[0].deny.bits()), (perms::SEND_MESSAGES, perms::VIEW_CHANNEL));
+
+    let mut client = Client::connect(&harness.emulator.gateway_url(), "v=10&encoding=json").await;
+    client.recv().await;
+    client.identify(&harness.app.bot_token, perms::INTENT_GUILDS, None).await;
+    client.until("GUILD_CREATE").await;
+    let state = harness.state();
+    state.guild_outage(g).expect("outage");
+    let DispatchEvent::GuildDelete(outage) = dispatch(&client.recv().await.to_string()) else { panic!("GUILD_DELETE") };
+    assert_eq!((outage.id.get(), outage.unavailable), (g, Some(true)));
+    state.remove_guild(g).expect("removed");
+    let DispatchEvent::GuildDelete(removed) = dispatch(&client.recv().await.to_string()) else {
+        panic!("GUILD_DELETE")
+    };
+    assert_eq!((removed.id.get(), removed.unavailable), (g, None), "None: the bot was removed");
+    harness.stop().await;
+}

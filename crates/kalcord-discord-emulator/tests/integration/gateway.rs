@@ -134,7 +134,11 @@ async fn resume_replays_missed_dispatches_then_resumed() {
 #[tokio::test]
 async fn scripted_reconnect_invalid_session_and_close_codes() {
     let _trace = kalcord_test_util::trace_init();
-    let harness = Harness::start().await;
+    let harness = Harness::with(|mut config| {
+        config.gateway.identify_window = Duration::ZERO;
+        config
+    })
+    .await;
     let state = harness.state();
     let mut client = Client::connect(&harness.emulator.gateway_url(), "v=10&encoding=json").await;
     client.recv().await;
@@ -166,6 +170,7 @@ async fn shards_route_guilds_and_intents_filter_events() {
     let second_guild: u64 = seed::GUILD_ID + (1 << 22);
     let harness = Harness::with(|mut config| {
         config.shards = 2;
+        config.max_concurrency = 2;
         config.application.privileged_intents |= perms::INTENT_GUILD_PRESENCES;
         config.guilds.push(GuildSeed::new(second_guild, "Other", UserSeed::new(77, "other-owner")));
         config
@@ -197,6 +202,9 @@ async fn shards_route_guilds_and_intents_filter_events() {
         .add_role(second_guild, &kalcord_discord_emulator::RoleSeed::new(1_284_000_000_000_000_778, "Elsewhere", 0))
         .expect("role");
     assert_eq!(other.recv().await["d"]["role"]["name"], "Elsewhere", "the other shard sees only its guild");
+    let keys: Vec<(u32, bool)> =
+        state.identifies().iter().map(|record| (record.rate_limit_key, record.accepted)).collect();
+    assert_eq!(keys, [(first_shard, true), (1 - first_shard, true)], "max_concurrency 2: one bucket per shard");
     harness.stop().await;
 }
 
@@ -209,5 +217,42 @@ async fn zlib_stream_compression() {
     client.identify(&harness.app.bot_token, INTENTS, None).await;
     assert_eq!(client.recv().await["t"], "READY");
     assert_eq!(client.recv().await["t"], "GUILD_CREATE");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn identify_concurrency_limit_answers_op_9_false_and_is_recorded() {
+    let _trace = kalcord_test_util::trace_init();
+    let harness = Harness::start().await;
+    let state = harness.state();
+    let gateway = harness.emulator.gateway_url();
+    let mut first = Client::connect(&gateway, "v=10&encoding=json").await;
+    first.recv().await;
+    first.identify(&harness.app.bot_token, INTENTS, None).await;
+    first.until("READY").await;
+    let mut second = Client::connect(&gateway, "v=10&encoding=json").await;
+    second.recv().await;
+    second.identify(&harness.app.bot_token, INTENTS, Some([0, 1])).await;
+    assert_eq!(second.recv().await, json!({"t": null, "s": null, "op": 9, "d": false}), "within Discord's 5 s");
+    assert_eq!(state.gateway_sessions().len(), 1, "no session started");
+    let records = state.identifies();
+    let seen: Vec<([u32; 2], u32, bool)> =
+        records.iter().map(|record| (record.shard, record.rate_limit_key, record.accepted)).collect();
+    assert_eq!(seen, [([0, 1], 0, true), ([0, 1], 0, false)]);
+    assert!(records[1].at_unix_ms >= records[0].at_unix_ms);
+    let limit = |bot: Value| bot["session_start_limit"]["remaining"].as_u64();
+    assert_eq!(limit(harness.bot("GET", "/gateway/bot", None).await.json()), Some(999), "only accepted ones count");
+
+    state.advance_clock(Duration::from_secs(5));
+    second.identify(&harness.app.bot_token, INTENTS, Some([0, 1])).await;
+    assert_eq!(second.until("READY").await["s"], 1, "the window passed: a session starts on the same socket");
+    assert_eq!(state.gateway_sessions().len(), 2);
+    assert_eq!(limit(harness.bot("GET", "/gateway/bot", None).await.json()), Some(998));
+    let url = format!("{}/_emulator/gateway/identifies", harness.base);
+    let listed = super::common::send(harness.http.get(url)).await.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
+    assert_eq!(listed[2]["accepted"], true);
+    assert_eq!((listed[1]["shard"].clone(), listed[1]["rate_limit_key"].as_u64()), (json!([0, 1]), Some(0)));
+    assert!(listed[1]["at_unix_ms"].is_u64());
     harness.stop().await;
 }

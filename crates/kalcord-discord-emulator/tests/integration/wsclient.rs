@@ -38,6 +38,28 @@ impl Client {
         }
     }
 
+    /// Reads `count` text frames without parsing them (one timeout for all: a per-frame timer would be what is
+    /// measured); returns when the first one came, and the first `keep` frames and the last one.
+    pub async fn count_text_frames(&mut self, count: usize, keep: usize) -> (std::time::Instant, Vec<String>) {
+        let read = async {
+            let mut first = None;
+            let mut kept = Vec::with_capacity(keep + 1);
+            for n in 0..count {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        first.get_or_insert_with(std::time::Instant::now);
+                        if n < keep || n + 1 == count {
+                            kept.push(text.as_str().to_owned());
+                        }
+                    }
+                    other => panic!("frame {n}: {other:?}"),
+                }
+            }
+            (first.unwrap_or_else(std::time::Instant::now), kept)
+        };
+        tokio::time::timeout(Duration::from_secs(60), read).await.expect("frames within 60 s")
+    }
+
     fn inflate(&mut self, bytes: &[u8]) -> Value {
         let zlib = self.zlib.as_mut().expect("binary frames only with zlib-stream");
         assert!(bytes.ends_with(&[0, 0, 0xff, 0xff]), "a zlib-stream message ends with a sync flush");
