@@ -7,4 +7,5 @@ mod cascade;
 mod connect;
 mod constraints;
 mod crud;
+mod presence;
 mod schema;

@@ -227,8 +227,15 @@ pub async fn member(
     guild_id: u64,
     user_id: u64,
 ) -> Result<Member, DiscordError> {
-    let key = format!("api-gateway:member:{guild_id}:{user_id}");
-    if let Ok(Some(bytes)) = cache.get(&key).await
+    // NOTE: the key carries the guild's generation, which identity bumps on role changes
+    // (gateway events), so a changed role counts from the next request. Without a readable
+    // generation the cache is skipped: a stale entry could keep a removed permission.
+    let key = kalcord_discord::cache_keys::current_api_gateway_member(cache.as_ref(), guild_id, user_id)
+        .await
+        .inspect_err(|err| tracing::debug!(error = %err, "member cache unavailable"))
+        .ok();
+    if let Some(key) = &key
+        && let Ok(Some(bytes)) = cache.get(key).await
         && let Ok(member) = serde_json::from_slice::<Member>(&bytes)
     {
         return Ok(member);
@@ -263,8 +270,9 @@ pub async fn member(
         display_name,
         username: user.username,
     };
-    if let Ok(bytes) = serde_json::to_vec(&member)
-        && let Err(err) = cache.set(&key, bytes.into(), ttl).await
+    if let Some(key) = &key
+        && let Ok(bytes) = serde_json::to_vec(&member)
+        && let Err(err) = cache.set(key, bytes.into(), ttl).await
     {
         tracing::debug!(error = %err, "member not cached");
     }

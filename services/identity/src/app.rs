@@ -50,6 +50,7 @@ impl App {
             subject::IDENTITY_ROLES_LIST => self.list_roles(payload).await,
             subject::IDENTITY_SETUP => self.setup(payload).await,
             subject::IDENTITY_TENANT => self.tenant(payload).await,
+            subject::IDENTITY_SYNC => self.sync(payload).await,
             other => {
                 tracing::warn!(subject = other, "request on an unexpected subject");
                 Vec::new()

@@ -4,10 +4,12 @@
 #![warn(clippy::pedantic, missing_docs)]
 
 mod app;
+mod gateway_events;
 mod join;
 mod reply;
 pub mod role;
 mod roles;
+mod sync;
 mod tenant;
 
 use std::sync::Arc;
@@ -25,6 +27,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::App;
 
+pub use gateway_events::DURABLE as GATEWAY_CONSUMER;
+
 /// Queue group every replica serves in (one replica answers each request).
 pub const GROUP: &str = "identity";
 
@@ -37,6 +41,7 @@ pub const SUBJECTS: &[&str] = &[
     subject::IDENTITY_ROLES_LIST,
     subject::IDENTITY_SETUP,
     subject::IDENTITY_TENANT,
+    subject::IDENTITY_SYNC,
 ];
 
 /// Configuration of the `identity` section.
@@ -130,14 +135,15 @@ impl Identity {
     /// [`Error::NoStore`] when `deps` has no store.
     pub fn with_tenants(config: Config, deps: Deps, tenants: Tenants) -> Result<Self, Error> {
         let store = deps.store.clone().ok_or(Error::NoStore)?;
-        let egress = match (deps.common.discord.egress(config.rest_timeout), &deps.cache) {
-            (Some(egress_config), Some(cache)) => Some(Egress::new(egress_config, Arc::clone(cache))),
-            _ => {
-                tracing::warn!(
-                    "discord.bot_token or discord.application_id is not set: no onboarding posts and no member sync"
-                );
-                None
-            }
+        let egress = if let (Some(egress_config), Some(cache)) =
+            (deps.common.discord.egress(config.rest_timeout), &deps.cache)
+        {
+            Some(Egress::new(egress_config, Arc::clone(cache)))
+        } else {
+            tracing::warn!(
+                "discord.bot_token or discord.application_id is not set: no onboarding posts and no member sync"
+            );
+            None
         };
         Ok(Self { app: Arc::new(App { cache: deps.cache.clone(), config, deps, egress, store, tenants }) })
     }
@@ -161,8 +167,10 @@ impl Service for Identity {
         for subject in SUBJECTS {
             served.push(self.app.deps.bus.serve(subject, GROUP).await?);
         }
+        let gateway = gateway_events::bind(&self.app).await?;
         tracing::info!(service = Self::NAME, instance = %self.app.deps.instance, "running");
         let tracker = TaskTracker::new();
+        tracker.spawn(gateway_events::run(Arc::clone(&self.app), gateway, shutdown.clone()));
         let permits = Arc::new(Semaphore::new(self.app.config.max_in_flight.max(1)));
         for requests in served {
             tracker.spawn(accept(
@@ -173,8 +181,8 @@ impl Service for Identity {
                 shutdown.clone(),
             ));
         }
-        // NOTE: the accept loops stop taking requests at shutdown; the tracker then waits for
-        // the requests in flight.
+        // NOTE: the accept loops and the gateway consumer stop taking work at shutdown; the
+        // tracker then waits for the requests and events in flight.
         tracker.close();
         tracker.wait().await;
         Ok(())

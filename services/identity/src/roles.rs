@@ -12,7 +12,7 @@ use crate::app::{App, audit_actor, can_manage, db_id, from_store_role, role_name
 use crate::reply;
 
 /// Cache key of a guild's mappings.
-fn mappings_key(guild_id: u64) -> String {
+pub(crate) fn mappings_key(guild_id: u64) -> String {
     format!("identity:mappings:{guild_id}")
 }
 

@@ -1,10 +1,13 @@
 //! The identity service on real components: the in-process bus, SQLite, the memory cache, the
-//! in-process Kaltura emulator and a `0600` tenant secrets file.
+//! in-process Kaltura and Discord emulators and a `0600` tenant secrets file; gateway events on
+//! NATS JetStream, PostgreSQL and Redis.
 
 mod integration {
     mod common;
     mod distributed;
+    mod gateway;
     mod join;
     mod roles;
     mod setup;
+    mod sync;
 }

@@ -106,7 +106,8 @@ fn timed_out(ctx: &Ctx) -> bool {
 
 /// The guild's owner and role permissions, from the cache or Discord.
 pub(crate) async fn guild_facts(ctx: &Ctx, guild_id: u64) -> Option<GuildFacts> {
-    let key = format!("interactions:guild-facts:{guild_id}");
+    // NOTE: identity drops this entry on role and guild changes (gateway events).
+    let key = kalcord_discord::cache_keys::interactions_guild(guild_id);
     let cache = ctx.app.deps.cache.as_ref();
     if let Some(cache) = cache
         && let Ok(Some(bytes)) = cache.get(&key).await

@@ -9,11 +9,16 @@ use kalcord_proto::subject;
 use kalcord_proto::v1::{
     AttachMessageRequest, CreateMeetingRequest, EndMeetingRequest, Error, GetMeetingRequest, Join, JoinReply,
     JoinRequest, ListMeetingsReply, ListMeetingsRequest, Meeting, MeetingReply, RoleMapping, RoleMappingReply,
-    RoleMappingRequest, SetupRequest, TenantReply, TenantRequest, TenantSummary, join_reply, meeting_reply,
+    RoleMappingRequest, SetupRequest, SyncReply, SyncReport, SyncRequest, TenantReply, TenantRequest, TenantSummary,
+    join_reply, meeting_reply, sync_reply,
 };
 
 /// Time each service gets to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Time `identity.sync` gets: it reads every member of the server from Discord, within Discord's
+/// rate limits (100,000 members take about 10 to 20 s). The interaction is deferred long before.
+pub const SYNC_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// The answer when a service did not answer in time.
 pub const BUSY: &str = "kalcord is busy; please try again in a minute.";
@@ -110,7 +115,15 @@ impl Services {
         Q: kalcord_proto::Message,
         R: kalcord_proto::Message + Default,
     {
-        self.bus.request_proto(subject, request, self.timeout).await.map_err(|err| {
+        self.call_within(subject, request, self.timeout).await
+    }
+
+    async fn call_within<Q, R>(&self, subject: &str, request: &Q, timeout: Duration) -> Outcome<R>
+    where
+        Q: kalcord_proto::Message,
+        R: kalcord_proto::Message + Default,
+    {
+        self.bus.request_proto(subject, request, timeout).await.map_err(|err| {
             metrics::counter!("kalcord_interactions_service_unavailable_total", "subject" => subject.to_owned())
                 .increment(1);
             tracing::warn!(subject, error = %err, "service request failed");
@@ -223,6 +236,20 @@ impl Services {
     pub async fn tenant(&self, request: &TenantRequest) -> Outcome<TenantSummary> {
         let reply: TenantReply = self.call(subject::IDENTITY_TENANT, request).await?;
         Self::tenant_of(reply)
+    }
+
+    /// `identity.sync`, given [`SYNC_TIMEOUT`] to answer.
+    ///
+    /// # Errors
+    ///
+    /// The service's refusal, or [`Failure::Busy`].
+    pub async fn sync(&self, request: &SyncRequest) -> Outcome<SyncReport> {
+        let reply: SyncReply = self.call_within(subject::IDENTITY_SYNC, request, SYNC_TIMEOUT).await?;
+        match reply.result {
+            Some(sync_reply::Result::Report(report)) => Ok(report),
+            Some(sync_reply::Result::Error(error)) => Err(refused(Some(error))),
+            None => Err(refused(None)),
+        }
     }
 
     fn tenant_of(reply: TenantReply) -> Outcome<TenantSummary> {

@@ -13,8 +13,8 @@ use kalcord_proto::subject;
 use kalcord_proto::v1::{
     CreateMeetingRequest, EndMeetingRequest, Error, InteractionReply, InteractionRequest, Join, JoinReply, JoinRequest,
     ListMeetingsReply, ListMeetingsRequest, Meeting, MeetingKind, MeetingReply, MeetingRole, MeetingStatus,
-    RoleMapping, RoleMappingReply, RoleMappingRequest, SetupRequest, TenantReply, TenantSummary, join_reply,
-    meeting_reply,
+    RoleMapping, RoleMappingReply, RoleMappingRequest, SetupRequest, SyncReply, SyncReport, SyncRequest, TenantReply,
+    TenantSummary, join_reply, meeting_reply, sync_reply,
 };
 use kalcord_runtime::{CancellationToken, CommonConfig, Deps, Service as _};
 use serde_json::{Value, json};
@@ -626,10 +626,47 @@ async fn outside_a_server_and_old_buttons_are_answered_politely() {
     );
     assert_eq!(ephemeral_text(&harness.send(&dm).await), "Use this in a server.");
     assert!(ephemeral_text(&harness.send(&button("kc0:join:x")).await).contains("older version"));
-    assert!(
-        ephemeral_text(&harness.send(&command("kaltura", "sync", json!([]), MANAGER)).await)
-            .contains("isn't available yet")
+}
+
+#[tokio::test]
+async fn sync_reports_identitys_counts_to_server_managers_only() {
+    let _trace = kalcord_test_util::trace_init();
+    let report = SyncReport {
+        members: 10_001,
+        humans: 10_000,
+        bots: 1,
+        hosts: 1_203,
+        moderators: 2_000,
+        attendees: 6_797,
+        pages: 11,
+        stale_mappings_removed: 1,
+        elapsed_ms: 1_500,
+    };
+    let reply = SyncReply { result: Some(sync_reply::Result::Report(report)) };
+    let harness = Harness::start(HashMap::from([(subject::IDENTITY_SYNC, Canned::Reply(reply.encode_to_vec()))])).await;
+    let response = harness.send(&command("kaltura", "sync", json!([]), MANAGER)).await;
+    assert_eq!(
+        ephemeral_text(&response),
+        "Synced 10,001 members (10,000 people, 1 bot): 1,203 hosts, 2,000 moderators, 6,797 attendees. Removed 1 mapping of a deleted role. Took 1.5 s."
     );
+    let [asked]: [SyncRequest; 1] = harness.seen(subject::IDENTITY_SYNC).await.try_into().unwrap();
+    let actor = asked.actor.unwrap();
+    assert_eq!((actor.guild_id, actor.user_id), (GUILD.parse().unwrap(), USER));
+
+    let refused = harness.send(&command("kaltura", "sync", json!([]), MEMBER)).await;
+    assert!(ephemeral_text(&refused).contains("Manage Server"), "{refused}");
+    assert_eq!(harness.seen::<SyncRequest>(subject::IDENTITY_SYNC).await.len(), 1, "identity is not asked");
+
+    let busy = SyncReply {
+        result: Some(sync_reply::Result::Error(refusal(
+            "already_running",
+            "A sync is already running for this server.",
+            "",
+        ))),
+    };
+    let harness = Harness::start(HashMap::from([(subject::IDENTITY_SYNC, Canned::Reply(busy.encode_to_vec()))])).await;
+    let response = harness.send(&command("kaltura", "sync", json!([]), MANAGER)).await;
+    assert_eq!(ephemeral_text(&response), "A sync is already running for this server.");
 }
 
 #[tokio::test]

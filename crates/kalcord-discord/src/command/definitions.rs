@@ -116,7 +116,11 @@ pub fn kaltura() -> CommandDefinition {
                 ],
             ),
             CommandOption::subcommand("status", "Show the connection and service health", Vec::new()),
-            CommandOption::subcommand("sync", "Re-read members and roles from Discord", Vec::new()),
+            CommandOption::subcommand(
+                "sync",
+                "Count members by meeting role and drop mappings of deleted roles",
+                Vec::new(),
+            ),
         ],
         default_member_permissions: Some(Permissions::MANAGE_GUILD.to_wire()),
         contexts: vec![0],

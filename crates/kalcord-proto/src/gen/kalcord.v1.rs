@@ -399,6 +399,61 @@ pub struct TenantReply {
     #[prost(message, optional, tag = "2")]
     pub error: ::core::option::Option<Error>,
 }
+/// `identity.sync` (`/kaltura sync`, needs Manage Server): reads every member of the actor's guild
+/// from Discord (pages of 1000), counts them by the meeting role each would get now, and removes
+/// the mappings of Discord roles that no longer exist. One sync per guild runs at a time.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SyncRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+}
+/// What a sync found.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SyncReport {
+    /// Members read, bots included.
+    #[prost(uint64, tag = "1")]
+    pub members: u64,
+    /// Members that are not bots.
+    #[prost(uint64, tag = "2")]
+    pub humans: u64,
+    /// Bot members (they never join meetings, so they have no meeting role).
+    #[prost(uint64, tag = "3")]
+    pub bots: u64,
+    /// Humans who would be hosts now (owner, Administrator, Manage Events, or a mapping).
+    #[prost(uint64, tag = "4")]
+    pub hosts: u64,
+    /// Humans who would be moderators now.
+    #[prost(uint64, tag = "5")]
+    pub moderators: u64,
+    /// Humans who would be attendees now.
+    #[prost(uint64, tag = "6")]
+    pub attendees: u64,
+    /// Member pages read from Discord.
+    #[prost(uint32, tag = "7")]
+    pub pages: u32,
+    /// Mappings of deleted Discord roles, removed (each one audited).
+    #[prost(uint32, tag = "8")]
+    pub stale_mappings_removed: u32,
+    /// How long the sync took, milliseconds.
+    #[prost(uint64, tag = "9")]
+    pub elapsed_ms: u64,
+}
+/// Answer of identity.sync.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SyncReply {
+    #[prost(oneof = "sync_reply::Result", tags = "1, 2")]
+    pub result: ::core::option::Option<sync_reply::Result>,
+}
+/// Nested message and enum types in `SyncReply`.
+pub mod sync_reply {
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Result {
+        #[prost(message, tag = "1")]
+        Report(super::SyncReport),
+        #[prost(message, tag = "2")]
+        Error(super::Error),
+    }
+}
 /// `meetings.audit.verify`: checks the audit log's hash chain (needs Manage Server).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct AuditVerifyRequest {

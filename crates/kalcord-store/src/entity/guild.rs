@@ -30,6 +30,14 @@ pub struct Model {
     /// Definitions of guild-specific meeting fields (a JSON array).
     #[sea_orm(column_type = "JsonBinary")]
     pub custom_field_definitions: Json,
+    /// Whether the bot is in the guild (`false` once it was removed; nothing is posted there then).
+    pub active: bool,
+    /// When the bot last joined the guild, as kalcord saw it (`None` for guilds known from before).
+    pub bot_joined_at: Option<DateTimeUtc>,
+    /// When the bot was last removed from the guild.
+    pub bot_left_at: Option<DateTimeUtc>,
+    /// When onboarding was done: the setup guide posted (or skipped for an old membership).
+    pub onboarded_at: Option<DateTimeUtc>,
     /// When the row was created.
     pub created_at: DateTimeUtc,
     /// When the row was last written.

@@ -1,6 +1,10 @@
 //! Guilds (tenants).
 
-use sea_orm::{ActiveModelTrait as _, ConnectionTrait, EntityTrait as _, QueryOrder as _, Set, sea_query::OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, EntityTrait as _, QueryFilter as _, QueryOrder as _,
+    QuerySelect as _, Set,
+};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -75,6 +79,131 @@ where
     Ok(result.rows_affected > 0)
 }
 
+/// What recording the bot's arrival in a guild found (see [`bot_joined`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// The guild was unknown: its row was created.
+    New,
+    /// The bot had been removed and is back: the row is active again, settings kept.
+    Returned,
+    /// The bot was known to be in the guild already (a reconnect, or a duplicate event).
+    Known,
+}
+
+/// Records that the bot is in the guild (Discord `GUILD_CREATE`): inserts it, reactivates it
+/// when the bot had been removed (keeping every setting), or refreshes its name.
+///
+/// Each step is a single conditional statement, so when two replicas record the same arrival
+/// at once exactly one of them sees [`JoinOutcome::New`] or [`JoinOutcome::Returned`].
+pub async fn bot_joined<C>(db: &C, id: i64, name: &str) -> Result<JoinOutcome, StoreError>
+where
+    C: ConnectionTrait,
+{
+    let now = crate::now();
+    let mut row = new_guild(id, name);
+    row.active = Set(true);
+    row.bot_joined_at = Set(Some(now));
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    let inserted = guild::Entity::insert(row)
+        .on_conflict(OnConflict::column(Column::Id).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    if inserted > 0 {
+        return Ok(JoinOutcome::New);
+    }
+    let returned = guild::Entity::update_many()
+        .col_expr(Column::Active, Expr::value(true))
+        .col_expr(Column::BotJoinedAt, Expr::value(Some(now)))
+        .col_expr(Column::Name, Expr::value(name))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Active.eq(false))
+        .exec(db)
+        .await?;
+    if returned.rows_affected > 0 {
+        return Ok(JoinOutcome::Returned);
+    }
+    // NOTE: a guild first stored by a command (before the bot's arrival was ever seen) gets its
+    // join time now; an existing one is kept.
+    guild::Entity::update_many()
+        .col_expr(Column::Name, Expr::value(name))
+        .col_expr(Column::BotJoinedAt, Expr::col(Column::BotJoinedAt).if_null(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(JoinOutcome::Known)
+}
+
+/// Records that the bot was removed from the guild (Discord `GUILD_DELETE` without
+/// `unavailable`): the guild turns inactive and keeps every setting. Returns whether it was
+/// active (`false` for an unknown guild or a repeated removal).
+pub async fn bot_left<C>(db: &C, id: i64) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+{
+    let now = crate::now();
+    let result = guild::Entity::update_many()
+        .col_expr(Column::Active, Expr::value(false))
+        .col_expr(Column::BotLeftAt, Expr::value(Some(now)))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Active.eq(true))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Claims the guild's onboarding: sets `onboarded_at` when it is unset and the guild is
+/// active. Returns whether this caller won (then it posts the setup guide; nobody else does).
+pub async fn claim_onboarding<C>(db: &C, id: i64) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+{
+    let now = crate::now();
+    let result = guild::Entity::update_many()
+        .col_expr(Column::OnboardedAt, Expr::value(Some(now)))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::OnboardedAt.is_null())
+        .filter(Column::Active.eq(true))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Gives a claim back (the guide could not be posted for now), so a retry can claim it again.
+/// Returns whether there was a claim.
+pub async fn release_onboarding<C>(db: &C, id: i64) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+{
+    let result = guild::Entity::update_many()
+        .col_expr(Column::OnboardedAt, Expr::value(None::<chrono::DateTime<chrono::Utc>>))
+        .col_expr(Column::UpdatedAt, Expr::value(crate::now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::OnboardedAt.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Whether the bot is in the guild, so kalcord may post there. An unknown guild counts as
+/// active (guilds configured before kalcord followed the bot's membership have no record of
+/// it); only a guild the bot was seen leaving is inactive.
+///
+/// Everything that posts on its own (announcements, reminders, recordings, onboarding) checks
+/// this first; answers to a member's command need not.
+pub async fn is_active<C>(db: &C, id: i64) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+{
+    let active: Option<bool> =
+        guild::Entity::find_by_id(id).select_only().column(Column::Active).into_tuple().one(db).await?;
+    Ok(active.unwrap_or(true))
+}
+
 fn new_guild(id: i64, name: &str) -> ActiveModel {
     ActiveModel {
         id: Set(id),
@@ -87,6 +216,10 @@ fn new_guild(id: i64, name: &str) -> ActiveModel {
         time_zone: Set(None),
         feature_flags: Set(Value::Object(Map::new())),
         custom_field_definitions: Set(Value::Array(Vec::new())),
+        active: Set(true),
+        bot_joined_at: Set(None),
+        bot_left_at: Set(None),
+        onboarded_at: Set(None),
         ..Default::default()
     }
 }

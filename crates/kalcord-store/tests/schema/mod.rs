@@ -15,7 +15,11 @@ backend_tests!(
     Migrated: migrate_again_is_a_no_op;
     Empty: replicas_migrating_at_once_all_succeed;
     Migrated: guild_time_zone_migrates_down_and_up;
+    Migrated: guild_presence_migrates_down_and_up;
 );
+
+/// Migrations of the schema.
+const MIGRATIONS: usize = 9;
 
 async fn table_count<E>(db: &TestDb, _entity: E) -> anyhow::Result<u64>
 where
@@ -38,12 +42,12 @@ async fn assert_all_tables_empty(db: &TestDb) -> anyhow::Result<()> {
 
 async fn migrations_apply_to_an_empty_database(db: &TestDb) -> anyhow::Result<()> {
     assert!(table_count(db, Guild).await.is_err(), "the database should start without tables");
-    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), 8);
+    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), MIGRATIONS);
 
     db.store.migrate().await?;
 
     assert!(Migrator::get_pending_migrations(db.conn()).await?.is_empty());
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
     assert_all_tables_empty(db).await
 }
 
@@ -55,7 +59,7 @@ async fn migrate_again_is_a_no_op(db: &TestDb) -> anyhow::Result<()> {
     db.store.migrate().await?;
     db.store.migrate().await?;
 
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
     assert_eq!(guilds::get(db.conn(), GUILD).await?, Some(guild));
     assert_eq!(meetings::get(db.conn(), meeting.id).await?, Some(meeting));
 
@@ -77,7 +81,7 @@ async fn replicas_migrating_at_once_all_succeed(db: &TestDb) -> anyhow::Result<(
     for result in results {
         result?;
     }
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
     assert_all_tables_empty(db).await?;
     for replica in replicas {
         replica.close().await?;
@@ -93,16 +97,35 @@ async fn guild_time_zone_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()>
     let guild = guilds::update(db.conn(), changes).await?;
     assert_eq!(guilds::get(db.conn(), GUILD).await?.and_then(|g| g.time_zone).as_deref(), Some("Europe/Paris"));
 
-    // Down: the column goes, the guild stays.
-    Migrator::down(db.conn(), Some(1)).await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 7);
+    // Down (through the later migrations): the column goes, the guild stays.
+    Migrator::down(db.conn(), Some(2)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 2);
     assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's time_zone column should be gone");
 
     // Up again: the guild comes back with no time zone.
     db.store.migrate().await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), 8);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
     let back = guilds::get(db.conn(), GUILD).await?.ok_or_else(|| anyhow::anyhow!("guild lost"))?;
     assert_eq!(back.time_zone, None);
     assert_eq!((back.id, back.name), (guild.id, guild.name));
+    Ok(())
+}
+
+async fn guild_presence_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()> {
+    guilds::create(db.conn(), GUILD, "Guild").await?;
+    assert!(guilds::bot_left(db.conn(), GUILD).await?);
+    assert!(!guilds::is_active(db.conn(), GUILD).await?);
+
+    // Down: the columns go, the guild stays.
+    Migrator::down(db.conn(), Some(1)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 1);
+    assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's presence columns should be gone");
+
+    // Up again: rows from before the migration count as active, with no presence history.
+    db.store.migrate().await?;
+    let back = guilds::get(db.conn(), GUILD).await?.ok_or_else(|| anyhow::anyhow!("guild lost"))?;
+    assert!(back.active);
+    assert_eq!((back.bot_joined_at, back.bot_left_at, back.onboarded_at), (None, None, None));
+    assert_eq!(back.name, "Guild");
     Ok(())
 }

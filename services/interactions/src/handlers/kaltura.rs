@@ -7,7 +7,9 @@ use kalcord_discord::custom_id::CustomId;
 use kalcord_discord::permission::Permissions;
 use kalcord_discord::response::{Component, InteractionResponse, TextInput};
 use kalcord_proto::subject;
-use kalcord_proto::v1::{MeetingRole, RoleMapping, RoleMappingRequest, SetupRequest, TenantSummary};
+use kalcord_proto::v1::{
+    MeetingRole, RoleMapping, RoleMappingRequest, SetupRequest, SyncReport, SyncRequest, TenantSummary,
+};
 
 use super::{actor_of, services};
 use crate::client::{Failure, Outcome};
@@ -185,10 +187,86 @@ pub async fn roles_list(ctx: Ctx) -> Outcome {
     Ok(mapping_text("", &mappings))
 }
 
-/// `/kaltura sync`: not available yet.
+/// `/kaltura sync`: reads every member from Discord (identity.sync, which can take many seconds:
+/// the interaction is deferred and this answer edits the deferral) and reports the counts.
 pub async fn sync(ctx: Ctx) -> Outcome {
-    actor_of(&ctx).await?;
-    Ok(InteractionResponse::ephemeral(
-        "`/kaltura sync` isn't available yet. Role changes already count from a member's next click.",
-    ))
+    let actor = actor_of(&ctx).await?;
+    manage_server(&ctx, "sync members")?;
+    let report = services(&ctx).sync(&SyncRequest { actor: Some(actor) }).await?;
+    Ok(InteractionResponse::ephemeral(&sync_text(&report)))
+}
+
+/// `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+/// `1 host`, `2,000 hosts`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// What `/kaltura sync` answers.
+#[must_use]
+pub fn sync_text(report: &SyncReport) -> String {
+    let mut text = format!(
+        "Synced {} ({}, {}): {}, {}, {}.",
+        count(report.members, "member", "members"),
+        count(report.humans, "person", "people"),
+        count(report.bots, "bot", "bots"),
+        count(report.hosts, "host", "hosts"),
+        count(report.moderators, "moderator", "moderators"),
+        count(report.attendees, "attendee", "attendees"),
+    );
+    match report.stale_mappings_removed {
+        0 => {}
+        1 => text.push_str(" Removed 1 mapping of a deleted role."),
+        n => {
+            let _ = write!(text, " Removed {n} mappings of deleted roles.");
+        }
+    }
+    let tenths = report.elapsed_ms.saturating_add(50) / 100;
+    let _ = write!(text, " Took {}.{} s.", thousands(tenths / 10), tenths % 10);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use kalcord_proto::v1::SyncReport;
+
+    use super::sync_text;
+
+    #[test]
+    fn sync_counts_read_naturally() {
+        let report = SyncReport {
+            members: 10_000,
+            humans: 9_990,
+            bots: 10,
+            hosts: 3,
+            moderators: 12,
+            attendees: 9_975,
+            pages: 10,
+            stale_mappings_removed: 1,
+            elapsed_ms: 2_340,
+        };
+        assert_eq!(
+            sync_text(&report),
+            "Synced 10,000 members (9,990 people, 10 bots): 3 hosts, 12 moderators, 9,975 attendees. Removed 1 mapping of a deleted role. Took 2.3 s."
+        );
+        let small = SyncReport { members: 2, humans: 1, bots: 1, hosts: 1, elapsed_ms: 40, ..SyncReport::default() };
+        assert_eq!(
+            sync_text(&small),
+            "Synced 2 members (1 person, 1 bot): 1 host, 0 moderators, 0 attendees. Took 0.0 s."
+        );
+        let many = SyncReport { members: 1_234_567, stale_mappings_removed: 3, ..SyncReport::default() };
+        assert!(sync_text(&many).contains("1,234,567 members") && sync_text(&many).contains("Removed 3 mappings"));
+    }
 }
