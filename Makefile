@@ -35,6 +35,8 @@ bench:
 	$(CARGO) bench --locked -p kalcord-kaltura --bench ks -- --warm-up-time 1 --measurement-time 3
 	$(CARGO) bench --locked -p kalcord-api-gateway --bench interactions_edge
 	$(CARGO) bench --locked -p kalcord-standalone --bench joins
+	$(CARGO) bench --locked -p kalcord-identity --bench sync
+	$(CARGO) bench --locked -p kalcord-gateway-shard --bench fanout
 
 ## build: every binary
 build:

@@ -47,6 +47,12 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 impl Spawned {
+    /// Process id, while it runs.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Starts `program` with `env` (inherited `KALCORD_*` variables are removed) and waits
     /// for its `listening <name> <url>` lines, ending with the admin one.
     ///

@@ -4,6 +4,7 @@ mod integration {
     mod discord_cli;
     mod distributed;
     mod interactions_e2e;
+    mod kaltura_sync;
     mod meetings_distributed;
     mod meetings_e2e;
     mod sandbox;
