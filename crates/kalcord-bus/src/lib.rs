@@ -43,10 +43,19 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
     async fn publish(&self, event: Event) -> Result<PublishAck, BusError>;
 
     /// Stores events in order, pipelined: every event is sent before any acknowledgement is
-    /// awaited. One result per event, in the same order.
+    /// awaited. One result per event, in the same order; after the first event that could not
+    /// be sent, the rest are not sent (so retrying from the first failure keeps the order).
     async fn publish_batch(&self, events: Vec<Event>) -> Vec<Result<PublishAck, BusError>> {
         let mut results = Vec::with_capacity(events.len());
         for event in events {
+            if results.last().is_some_and(Result::is_err) {
+                results.push(Err(BusError::broker(
+                    "publish",
+                    event.subject,
+                    "an earlier event of the batch was not stored",
+                )));
+                continue;
+            }
             results.push(self.publish(event).await);
         }
         results

@@ -197,9 +197,20 @@ impl Bus for NatsBus {
 
     async fn publish_batch(&self, events: Vec<Event>) -> Vec<Result<PublishAck, BusError>> {
         let mut pending = Vec::with_capacity(events.len());
+        let mut failed = false;
         for event in events {
             let subject = event.subject.clone();
-            pending.push((subject, self.send_event(event).await));
+            if failed {
+                // NOTE: nothing is sent after a failed send, so a retry keeps the order.
+                pending.push((
+                    subject.clone(),
+                    Err(BusError::broker("publish", subject, "an earlier event of the batch was not sent")),
+                ));
+                continue;
+            }
+            let sent = self.send_event(event).await;
+            failed = sent.is_err();
+            pending.push((subject, sent));
         }
         let mut results = Vec::with_capacity(pending.len());
         for (subject, sent) in pending {

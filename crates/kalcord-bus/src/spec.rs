@@ -13,6 +13,10 @@ pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_mins(2);
 /// Default retention of stored events.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_hours(7 * 24);
 
+/// Duplicate window of the gateway stream: a restarted gateway shard's replays within it are
+/// dropped, so a saved gateway session must not be resumed after it.
+pub const GATEWAY_DUPLICATE_WINDOW: Duration = Duration::from_mins(5);
+
 /// Name of the stream holding dead letters.
 pub const DEAD_LETTER_STREAM: &str = "DEAD_LETTER";
 /// Subject prefix of dead letters: a message from `a.b` lands on `dlq.a.b`.
@@ -86,7 +90,7 @@ pub fn streams() -> Vec<StreamSpec> {
     // what follows; the replayed dispatches are dropped as duplicates within this window, so it
     // must outlast a restart. Gateway events are short-lived: a day is kept.
     let mut gateway = StreamSpec::new("DISCORD_GATEWAY", &["discord.gateway.>"]);
-    gateway.duplicate_window = Duration::from_mins(5);
+    gateway.duplicate_window = GATEWAY_DUPLICATE_WINDOW;
     gateway.max_age = Duration::from_hours(24);
     vec![
         gateway,

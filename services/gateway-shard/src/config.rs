@@ -42,7 +42,7 @@ impl Default for Config {
             gateway_url: None,
             identify_delay: DISCORD_IDENTIFY_DELAY,
             persist_interval: Duration::from_secs(1),
-            session_ttl: Duration::from_mins(15),
+            session_ttl: Duration::from_mins(4),
             publish_batch: 256,
         }
     }
@@ -84,7 +84,7 @@ impl Section for Config {
             session_ttl: r.duration(
                 "session_ttl",
                 defaults.session_ttl,
-                "How long a saved gateway session is kept; older ones are not tried and the shard identifies afresh.",
+                "How long a saved gateway session is kept; older ones are not tried and the shard identifies afresh (at most 5m, the gateway stream's duplicate window).",
             ),
             publish_batch: r.get(
                 "publish_batch",
@@ -97,6 +97,15 @@ impl Section for Config {
         }
         if config.replica.is_some_and(|replica| replica >= config.replicas) {
             r.invalid("replica", "must be less than gateway_shard.replicas");
+        }
+        if config.shards == 0 && config.replicas > 1 {
+            r.invalid("shards", "must be set explicitly when gateway_shard.replicas is more than 1, so every replica splits the same count");
+        }
+        if config.session_ttl > kalcord_bus::spec::GATEWAY_DUPLICATE_WINDOW {
+            r.invalid(
+                "session_ttl",
+                "must be at most 5m: replays of an older session would outlive the stream's duplicate window",
+            );
         }
         if config.shards != 0 && config.shards < config.replicas {
             r.invalid("shards", "must be at least gateway_shard.replicas (every replica runs one shard or more)");

@@ -122,12 +122,22 @@ impl Service for GatewayShard {
         let total = if self.config.shards == 0 { bot.shards.max(1) } else { self.config.shards };
         let mine = shard_range(total, self.replica, self.config.replicas);
         let limit = &bot.session_start_limit;
-        if limit.remaining < mine.len().try_into().unwrap_or(u32::MAX) {
-            tracing::error!(
-                remaining = limit.remaining,
-                reset_after_ms = limit.reset_after,
-                "Discord's daily identify budget is nearly spent; shards will resume when they can and identify when allowed"
+        if u64::from(limit.remaining) < u64::try_from(mine.len()).unwrap_or(u64::MAX) {
+            // NOTE: running out of IDENTIFYs terminates every session and resets the bot token
+            // (discord-api.md §3.1), so the shards wait for the budget to reset.
+            let wait = Duration::from_millis(limit.reset_after);
+            let problem = format!(
+                "Discord's daily identify budget is spent ({} left for {} shards); waiting {}s for it to reset",
+                limit.remaining,
+                mine.len(),
+                wait.as_secs()
             );
+            tracing::error!(%problem, "gateway shards not started");
+            self.status.set_startup(Some(problem));
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep(wait) => self.status.set_startup(None),
+            }
         }
         let gateway_url = self.config.gateway_url.clone().unwrap_or(bot.url);
         tracing::info!(

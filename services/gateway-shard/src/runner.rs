@@ -15,8 +15,9 @@ use kalcord_bus::{Event, SharedBus};
 use kalcord_cache::SharedCache;
 use kalcord_runtime::CancellationToken;
 use serde::{Deserialize, Serialize};
+use twilight_gateway::error::{ReceiveMessageError, ReceiveMessageErrorType};
+use twilight_gateway::queue::Queue;
 use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Message, Shard, ShardId, ShardState};
-use twilight_gateway::{error::ReceiveMessageError, queue::Queue};
 use twilight_model::gateway::payload::outgoing::identify::IdentifyProperties;
 
 use crate::config::Config;
@@ -108,6 +109,9 @@ struct Runner {
     dirty: bool,
     /// A session started (READY or RESUMED): save as soon as its first dispatch is stored.
     save_now: bool,
+    /// Shutdown abandoned a batch that was not stored: nothing after it may be published or
+    /// saved, so the next start resumes from before the gap and Discord replays it.
+    gap: bool,
 }
 
 /// Runs shard `id` until `shutdown`, then closes it resumably and saves its session.
@@ -127,7 +131,7 @@ pub async fn run(shared: Arc<Shared>, id: u32, shutdown: CancellationToken) {
     shared.status.set(id, Phase::Connecting);
     let gateway = Shard::with_config(ShardId::new(id, shared.total), builder.build());
     let published = saved.map(|saved| (saved.session_id, saved.sequence));
-    let mut runner = Runner { shared, id, shard: gateway, published, dirty: false, save_now: false };
+    let mut runner = Runner { shared, id, shard: gateway, published, dirty: false, save_now: false, gap: false };
     runner.run(shutdown).await;
 }
 
@@ -223,10 +227,21 @@ impl Runner {
                     self.shared.status.set(self.id, Phase::Reconnecting(why));
                 }
             }
-            Err(err) => {
-                tracing::warn!(shard = self.id, error = %err, "gateway receive failed; reconnecting");
-                self.shared.status.set(self.id, Phase::Reconnecting(err.to_string()));
-            }
+            Err(err) => match err.kind() {
+                // NOTE: twilight's message for this kind holds the whole event; it is neither
+                // logged nor shown, and the connection goes on.
+                ReceiveMessageErrorType::Deserializing { .. } => {
+                    tracing::warn!(shard = self.id, "a gateway event could not be read; skipped");
+                }
+                ReceiveMessageErrorType::Reconnect => {
+                    tracing::warn!(shard = self.id, error = %err, "gateway connection failed; reconnecting");
+                    self.shared.status.set(self.id, Phase::Reconnecting("connection failed".to_owned()));
+                }
+                _ => {
+                    tracing::warn!(shard = self.id, kind = ?err.kind(), "gateway receive failed; reconnecting");
+                    self.shared.status.set(self.id, Phase::Reconnecting("receive failed".to_owned()));
+                }
+            },
         }
     }
 
@@ -248,7 +263,10 @@ impl Runner {
                 tracing::warn!(shard = self.id, error = %err, left = pending.len() - stored, "publishing dispatches failed; retrying");
                 pending.drain(..stored);
                 tokio::select! {
-                    () = shutdown.cancelled() => return false,
+                    () = shutdown.cancelled() => {
+                        self.gap = true;
+                        return false;
+                    }
                     () = tokio::time::sleep(delay) => {}
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY);
@@ -282,6 +300,10 @@ impl Runner {
             while let Some(item) = self.shard.next().await {
                 if matches!(item, Ok(Message::Close(_))) {
                     break;
+                }
+                if self.gap {
+                    // NOTE: publishing past an unstored batch would save a sequence beyond it.
+                    continue;
                 }
                 let mut batch = Vec::new();
                 self.take(item, &mut batch);

@@ -170,8 +170,13 @@ async fn two_replicas_split_four_shards_within_max_concurrency() {
     })
     .await;
     let state = harness.emulator.state();
-    let replicas =
-        |index: &'static str| [("KALCORD_GATEWAY_SHARD_REPLICAS", "2"), ("KALCORD_GATEWAY_SHARD_REPLICA", index)];
+    let replicas = |index: &'static str| {
+        [
+            ("KALCORD_GATEWAY_SHARD_SHARDS", "4"),
+            ("KALCORD_GATEWAY_SHARD_REPLICAS", "2"),
+            ("KALCORD_GATEWAY_SHARD_REPLICA", index),
+        ]
+    };
     let (zero, one) = (replicas("0"), replicas("1"));
     let (a, b) = tokio::join!(harness.spawn(&zero), harness.spawn(&one));
 
