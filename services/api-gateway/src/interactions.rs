@@ -9,7 +9,6 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures::StreamExt as _;
 use kalcord_bus::{BusError, BusExt as _};
 use kalcord_discord::command::is_ephemeral;
 use kalcord_discord::response::{Choice, InteractionResponse};
@@ -66,26 +65,6 @@ fn count(outcome: &'static str) {
     metrics::counter!("kalcord_interactions_total", "outcome" => outcome).increment(1);
 }
 
-/// Reads the body, refusing more than [`MAX_BODY`] bytes without buffering them.
-async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
-    let too_large =
-        || ApiError::new(Code::PAYLOAD_TOO_LARGE, format!("interaction bodies are limited to {MAX_BODY} bytes"));
-    let declared =
-        request.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::new(Code::BAD_REQUEST, "the request body could not be read"))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// `POST /interactions`.
 ///
 /// # Errors
@@ -101,7 +80,9 @@ pub async fn post_interactions(
         count("not_configured");
         return Err(ApiError::new(Code::NOT_CONFIGURED, "Discord is not configured: set discord.public_key"));
     };
-    let body = read_body(&request, payload).await.inspect_err(|_| count("too_large"))?;
+    let body = crate::body::read_limited(&request, payload, MAX_BODY, "interaction")
+        .await
+        .inspect_err(|_| count("too_large"))?;
     let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
     let now = unix_millis() / 1000;
     if let Err(err) = verifier.verify(header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER), &body, now) {

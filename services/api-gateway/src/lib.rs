@@ -3,6 +3,7 @@
 #![deny(rust_2018_idioms)]
 #![warn(clippy::pedantic, missing_docs)]
 
+mod body;
 mod config;
 pub mod discord;
 mod error;
@@ -14,6 +15,7 @@ pub mod oauth;
 pub mod openapi;
 mod status;
 pub mod token;
+pub mod webhook;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -51,6 +53,9 @@ pub enum Error {
     /// The HTTP server failed.
     #[error("http server failed")]
     Server(#[source] std::io::Error),
+    /// The guilds' Kaltura partners (for webhook signatures) cannot be read.
+    #[error("cannot open the tenants' Kaltura settings")]
+    Tenants(#[source] Box<kalcord_tenant::TenantError>),
 }
 
 /// State shared by every request handler.
@@ -70,6 +75,9 @@ pub struct AppState {
     pub egress: Option<Egress>,
     /// Member lookups are cached here (the process cache, or a small one of the gateway's own).
     pub cache: SharedCache,
+    /// Guilds' Kaltura partners, whose admin secrets sign webhooks; `None` without a store
+    /// (only the `default` tenant is then known).
+    pub tenants: Option<kalcord_tenant::Tenants>,
 }
 
 /// Seconds since the Unix epoch.
@@ -108,7 +116,14 @@ impl AppState {
             .unwrap_or_else(|| Arc::new(kalcord_cache::MemoryCache::new("api-gateway", 10_000)) as SharedCache);
         let egress =
             discord.egress(config.request_timeout).map(|egress_config| Egress::new(egress_config, Arc::clone(&cache)));
-        Self { config, deps, verifier, token_key, oauth, egress, cache }
+        Self { config, deps, verifier, token_key, oauth, egress, cache, tenants: None }
+    }
+
+    /// The same state resolving guild tenants of webhooks with `tenants`.
+    #[must_use]
+    pub fn with_tenants(mut self, tenants: kalcord_tenant::Tenants) -> Self {
+        self.tenants = Some(tenants);
+        self
     }
 }
 
@@ -135,6 +150,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/oauth2/login", handler: || web::route().to(oauth::login) },
     Route { method: "GET", path: "/oauth2/callback", handler: || web::route().to(oauth::callback) },
     Route { method: "POST", path: "/interactions", handler: || web::route().to(interactions::post_interactions) },
+    Route { method: "POST", path: "/webhooks/kaltura/{tenant}", handler: || web::route().to(webhook::post_kaltura) },
 ];
 
 #[expect(clippy::needless_pass_by_value, reason = "the signature actix's QueryConfig::error_handler takes")]
@@ -181,8 +197,9 @@ impl ApiGateway {
 #[async_trait]
 impl Service for ApiGateway {
     const NAME: &'static str = "api-gateway";
-    // NOTE: the cache carries the bot's shared global rate limit and the member lookups.
-    const NEEDS: Needs = Needs { cache: true, store: false };
+    // NOTE: the cache carries the bot's shared global rate limit and the member lookups; the
+    // store names each guild's Kaltura partner, whose admin secret signs its webhooks.
+    const NEEDS: Needs = Needs { cache: true, store: true };
     type Config = Config;
     type Error = Error;
 
@@ -190,7 +207,16 @@ impl Service for ApiGateway {
         let bind = |source| Error::Bind { addr: config.listen, source };
         let listener = TcpListener::bind(config.listen).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
-        Ok(Self { addr, listener, state: AppState::new(config, deps) })
+        let tenants = match deps.store.clone() {
+            Some(store) => Some(
+                kalcord_tenant::Tenants::open(&deps.common.kaltura, &deps.common.secrets, store)
+                    .map_err(|err| Error::Tenants(Box::new(err)))?,
+            ),
+            None => None,
+        };
+        let mut state = AppState::new(config, deps);
+        state.tenants = tenants;
+        Ok(Self { addr, listener, state })
     }
 
     fn endpoints(&self) -> Vec<Endpoint> {

@@ -269,6 +269,25 @@ pub fn document() -> Value {
                     "413": error_response("Body over 1 MiB."),
                     "503": error_response("discord.public_key is not set.")
                 }
+            }},
+            "/webhooks/kaltura/{tenant}": {"post": {
+                "operationId": "kalturaWebhook", "summary": "Kaltura HTTP event notifications (signed with the partner's admin secret)", "tags": ["system"], "security": [],
+                "parameters": [
+                    {"name": "tenant", "in": "path", "required": true, "description": "Guild id linked to its own partner with /kaltura setup, or `default` for the configured default partner.", "schema": {"type": "string"}},
+                    {"name": "X-KALTURA-SIGNATURE", "in": "header", "required": true, "description": "Lowercase hex of H(admin secret || raw body).", "schema": {"type": "string"}},
+                    {"name": "X-KALTURA-HASH-ALGO", "in": "header", "description": "sha1 (default), sha256 or sha512.", "schema": {"type": "string", "enum": ["sha1", "sha256", "sha512"]}}
+                ],
+                "requestBody": {"required": true, "content": {
+                    "application/json": {"schema": {"type": "object", "description": "A KalturaHttpNotification."}},
+                    "application/x-www-form-urlencoded": {"schema": {"type": "object", "description": "Content parameters (entry_id, entry_name, entry_status, entry_reference_id), or data=<KalturaHttpNotification JSON>."}}
+                }},
+                "responses": {
+                    "200": {"description": "Stored durably (or a redelivery of a stored notification).", "content": {"application/json": {"schema": {"type": "object", "properties": {"stored": {"type": "boolean"}, "duplicate": {"type": "boolean"}}}}}},
+                    "400": error_response("Neither a JSON KalturaHttpNotification nor form fields."),
+                    "401": error_response("Missing or wrong signature, unsupported hash, or unknown tenant."),
+                    "413": error_response("Body over 1 MiB."),
+                    "503": error_response("Could not be stored; Kaltura retries.")
+                }
             }}
         },
         "components": {

@@ -4,4 +4,5 @@ mod integration {
     mod lifecycle;
     mod rest;
     mod routes;
+    mod webhook;
 }

@@ -1,4 +1,4 @@
-//! The `kalcord-api-gateway` binary starts on real NATS and Redis, turns ready, and
+//! The `kalcord-api-gateway` binary starts on real NATS, Redis and PostgreSQL, turns ready, and
 //! stops cleanly on SIGTERM; without `api_gateway.token_key` it refuses to start.
 
 use std::time::Duration;
@@ -13,7 +13,7 @@ fn binary() -> &'static std::path::Path {
 #[tokio::test]
 async fn starts_turns_ready_and_stops_on_sigterm() {
     let _trace = kalcord_test_util::trace_init();
-    let env = DistributedEnv::new(false).await.expect("distributed test environment");
+    let env = DistributedEnv::new(true).await.expect("distributed test environment");
     let mut vars = env.vars();
     vars.push(("KALCORD_API_GATEWAY_TOKEN_KEY".to_owned(), "t".repeat(40)));
     let process = Spawned::start(binary(), &[], &vars).await.expect("binary starts");
