@@ -44,4 +44,19 @@ pub mod subject {
     pub const IDENTITY_TENANT: &str = "identity.tenant";
     /// [`crate::v1::SyncRequest`] -> [`crate::v1::SyncReply`] (`/kaltura sync`; can take many seconds).
     pub const IDENTITY_SYNC: &str = "identity.sync";
+
+    /// Every meeting event ([`crate::v1::MeetingEvent`]), for consumers: stream `MEETINGS_EVENTS`.
+    pub const MEETINGS_EVENTS: &str = "meetings.events.>";
+    /// What [`crate::v1::MeetingEvent::kind`] is appended to: `meetings.events.<kind>`.
+    pub const MEETINGS_EVENTS_PREFIX: &str = "meetings.events.";
+    /// [`crate::v1::MeetingEvent`]: a meeting was created for later (`SCHEDULED`).
+    pub const MEETINGS_EVENTS_SCHEDULED: &str = "meetings.events.scheduled";
+    /// [`crate::v1::MeetingEvent`]: a meeting went `LIVE` (started now, or its start time came).
+    pub const MEETINGS_EVENTS_STARTED: &str = "meetings.events.started";
+    /// [`crate::v1::MeetingEvent`]: a meeting's details changed (title, time, custom fields).
+    pub const MEETINGS_EVENTS_UPDATED: &str = "meetings.events.updated";
+    /// [`crate::v1::MeetingEvent`]: a `LIVE` meeting `ENDED`.
+    pub const MEETINGS_EVENTS_ENDED: &str = "meetings.events.ended";
+    /// [`crate::v1::MeetingEvent`]: a `SCHEDULED` meeting was `CANCELLED`.
+    pub const MEETINGS_EVENTS_CANCELLED: &str = "meetings.events.cancelled";
 }

@@ -7,5 +7,6 @@ mod cascade;
 mod connect;
 mod constraints;
 mod crud;
+mod outbox;
 mod presence;
 mod schema;

@@ -1,5 +1,6 @@
 //! What the service answers, callable without the bus: one method per `meetings.*` subject.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -24,9 +25,11 @@ use sea_orm::{
     TransactionTrait as _,
 };
 use serde_json::{Map, Value, json};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::convert::{self, Cursor};
+use crate::event::{self, Change, EventKind};
 use crate::failure::{Failure, ONLY_HOSTS_MESSAGE, code};
 use crate::lifecycle::{self, Transition};
 use crate::validate;
@@ -108,6 +111,7 @@ impl Created {
 pub struct MeetingsApi {
     bus: SharedBus,
     identity_timeout: Duration,
+    relay: Arc<Notify>,
     store: Store,
     tenants: Tenants,
 }
@@ -116,7 +120,18 @@ impl MeetingsApi {
     /// The API; `identity_timeout` bounds each `identity.role` question.
     #[must_use]
     pub fn new(bus: SharedBus, store: Store, tenants: Tenants, identity_timeout: Duration) -> Self {
-        Self { bus, identity_timeout, store, tenants }
+        Self { bus, identity_timeout, relay: Arc::new(Notify::new()), store, tenants }
+    }
+
+    /// What wakes the outbox relay after a change with its event commits.
+    #[must_use]
+    pub fn relay_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.relay)
+    }
+
+    /// Wakes the relay: an event was just committed to the outbox.
+    fn wake_relay(&self) {
+        self.relay.notify_one();
     }
 
     /// Answers one request on `subject` (a `meetings.*` subject) with the encoded reply;
@@ -346,10 +361,16 @@ impl MeetingsApi {
                 "kaltura_entry_id": row.kaltura_entry_id,
             });
             audit::append(&txn, entry(who, "meeting.create", row.id, details)).await?;
+            let kind = if live { EventKind::Started } else { EventKind::Scheduled };
+            event::record(&txn, kind, &row, Change { actor_user_id: Some(who.user), fields: Vec::new() }).await?;
             Ok::<_, StoreError>((row, true))
         }
         .await;
-        finish(txn, result).await
+        let saved = finish(txn, result).await?;
+        if saved.1 {
+            self.wake_relay();
+        }
+        Ok(saved)
     }
 
     async fn try_list(&self, request: &ListMeetingsRequest) -> Result<(Vec<meeting::Model>, Option<Cursor>), Failure> {
@@ -515,14 +536,28 @@ impl MeetingsApi {
             return Ok(model);
         }
 
+        self.save_update(&who, changes, noted).await
+    }
+
+    /// Writes an update with its audit entry and its event in one transaction.
+    async fn save_update(
+        &self,
+        who: &Who,
+        changes: meeting::ActiveModel,
+        noted: Map<String, Value>,
+    ) -> Result<meeting::Model, Failure> {
+        let fields: Vec<String> = noted.keys().cloned().collect();
         let txn = self.begin().await?;
         let result = async {
             let row = meetings::update(&txn, changes).await?;
-            audit::append(&txn, entry(&who, "meeting.update", row.id, Value::Object(noted))).await?;
+            audit::append(&txn, entry(who, "meeting.update", row.id, Value::Object(noted))).await?;
+            event::record(&txn, EventKind::Updated, &row, Change { actor_user_id: Some(who.user), fields }).await?;
             Ok::<_, StoreError>(row)
         }
         .await;
-        finish(txn, result).await
+        let row = finish(txn, result).await?;
+        self.wake_relay();
+        Ok(row)
     }
 
     /// Custom field values checked against the guild's definitions.
@@ -550,10 +585,13 @@ impl MeetingsApi {
             let row = meetings::set_status(&txn, model, status).await?;
             let details = json!({ "from": from, "to": row.status });
             audit::append(&txn, entry(&who, transition.action(), row.id, details)).await?;
+            let change = Change { actor_user_id: Some(who.user), fields: Vec::new() };
+            event::record(&txn, EventKind::from(transition), &row, change).await?;
             Ok::<_, StoreError>(row)
         }
         .await;
         let row = finish(txn, result).await?;
+        self.wake_relay();
         if transition == Transition::Cancel {
             self.cancel_in_kaltura(&row).await;
         }
@@ -589,11 +627,15 @@ impl MeetingsApi {
                     .target(id.to_string())
                     .details(json!({ "from": MeetingStatus::Scheduled, "to": MeetingStatus::Live, "why": "start time reached" }));
                 audit::append(&txn, entry).await?;
+                event::record(&txn, EventKind::Started, &row, Change::default()).await?;
                 Ok::<_, StoreError>(row)
             }
             .await;
             match finish(txn, result).await {
-                Ok(_) => tracing::info!(guild, meeting = %id, "a scheduled meeting reached its start time and is live"),
+                Ok(_) => {
+                    self.wake_relay();
+                    tracing::info!(guild, meeting = %id, "a scheduled meeting reached its start time and is live");
+                }
                 // NOTE: another replica may have started it first (stale version): nothing to do.
                 Err(failure) => tracing::debug!(guild, meeting = %id, code = failure.code, "not started here"),
             }

@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod convert;
+pub mod event;
 pub mod failure;
 pub mod lifecycle;
+pub mod relay;
 pub mod validate;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use tokio_util::task::TaskTracker;
 
 pub use api::MeetingsApi;
 pub use failure::Failure;
+pub use relay::Relay;
 
 /// Every subject the service answers, in the queue group [`Meetings::NAME`].
 pub const SUBJECTS: &[&str] = &[
@@ -44,11 +47,21 @@ pub struct Config {
     pub max_in_flight: usize,
     /// How long to wait for the identity service's answer about a member's meeting role.
     pub identity_timeout: Duration,
+    /// How long published meeting events stay in the outbox before they are deleted.
+    pub outbox_retention: Duration,
+    /// How often the outbox is swept for events not published yet (e.g. written by a replica
+    /// that stopped before publishing them).
+    pub outbox_sweep: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { max_in_flight: 64, identity_timeout: Duration::from_millis(1500) }
+        Self {
+            max_in_flight: 64,
+            identity_timeout: Duration::from_millis(1500),
+            outbox_retention: Duration::from_hours(7 * 24),
+            outbox_sweep: Duration::from_secs(2),
+        }
     }
 }
 
@@ -66,9 +79,22 @@ impl Section for Config {
                 defaults.max_in_flight,
                 "Meeting requests one replica handles at once.",
             ),
+            outbox_retention: r.duration(
+                "outbox_retention",
+                defaults.outbox_retention,
+                "How long published meeting events stay in the event outbox before they are deleted.",
+            ),
+            outbox_sweep: r.duration(
+                "outbox_sweep",
+                defaults.outbox_sweep,
+                "How often the event outbox is swept for meeting events not published yet (e.g. left by a stopped replica).",
+            ),
         };
         if config.identity_timeout.is_zero() {
             r.invalid("identity_timeout", "must be longer than 0s");
+        }
+        if config.outbox_sweep.is_zero() {
+            r.invalid("outbox_sweep", "must be longer than 0s");
         }
         config
     }
@@ -122,6 +148,18 @@ impl Service for Meetings {
 
     async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         tracing::info!(service = Self::NAME, instance = %self.deps.instance, "running");
+        // NOTE: the relay outlives `shutdown` until the requests in flight are done, so their
+        // events still go out; the guard stops it on every other way out.
+        let relay_stop = CancellationToken::new();
+        let _relay_guard = relay_stop.clone().drop_guard();
+        let relay = Relay::new(
+            self.deps.bus.clone(),
+            self.deps.store().clone(),
+            self.api.relay_signal(),
+            self.config.outbox_sweep,
+            self.config.outbox_retention,
+        );
+        let relay = tokio::spawn(relay.run(relay_stop.clone()));
         let mut streams: Vec<BoxStream<'static, Request>> = Vec::with_capacity(SUBJECTS.len());
         for subject in SUBJECTS {
             let requests = self.deps.bus.serve(subject, Self::NAME).await?;
@@ -150,6 +188,10 @@ impl Service for Meetings {
         drop(requests);
         tracker.close();
         tracker.wait().await;
+        relay_stop.cancel();
+        if let Err(err) = relay.await {
+            tracing::warn!(error = %err, "the outbox relay task failed");
+        }
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 //! guild isolation, Kaltura failures, the lifecycle, listing and the audit chain.
 
 mod common;
+#[path = "meetings/events.rs"]
+mod events;
 
 use std::time::Duration;
 

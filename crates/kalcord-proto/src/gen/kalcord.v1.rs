@@ -577,6 +577,33 @@ impl MeetingRole {
         }
     }
 }
+/// One change in a meeting's life, published on `meetings.events.<kind>`.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MeetingEvent {
+    /// UUID (v7, time-ordered), unique per event; also the JetStream dedup id (`Nats-Msg-Id`).
+    #[prost(string, tag = "1")]
+    pub event_id: ::prost::alloc::string::String,
+    /// What happened: scheduled, started, updated, ended, cancelled (later also reminder and
+    /// recording_ready); the last token of the subject.
+    #[prost(string, tag = "2")]
+    pub kind: ::prost::alloc::string::String,
+    /// The meeting as it is right after the change (its `version` orders the events of a meeting).
+    #[prost(message, optional, tag = "3")]
+    pub meeting: ::core::option::Option<Meeting>,
+    /// When the change was committed, Unix milliseconds.
+    #[prost(int64, tag = "4")]
+    pub occurred_at_unix_ms: i64,
+    /// Discord user who made the change; 0 when kalcord did it on its own (e.g. the start time
+    /// came).
+    #[prost(uint64, tag = "5")]
+    pub actor_user_id: u64,
+    /// For `updated`: the fields that changed (e.g. `title`, `scheduled_start_unix_ms`); empty
+    /// otherwise.
+    ///
+    /// NOTE: 7-15 are kept for the details of later kinds (reminder, recording_ready).
+    #[prost(string, repeated, tag = "6")]
+    pub changed_fields: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
 /// Asks one service how it is doing. Served by every service on `<service>.status`
 /// (for example `identity.status`), in a queue group so one replica answers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]

@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 mod enums;
+pub mod event_outbox;
 pub mod guild;
 pub mod identity_link;
 pub mod meeting;

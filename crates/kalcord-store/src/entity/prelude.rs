@@ -1,6 +1,7 @@
 //! Entity types under short names: `use kalcord_store::entity::prelude::*;`.
 
 pub use super::audit_log::Entity as AuditLog;
+pub use super::event_outbox::Entity as EventOutbox;
 pub use super::guild::Entity as Guild;
 pub use super::identity_link::Entity as IdentityLink;
 pub use super::meeting::Entity as Meeting;

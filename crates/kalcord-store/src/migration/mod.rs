@@ -19,6 +19,7 @@ mod m20261122_000006_create_recording;
 mod m20261122_000007_create_audit_log;
 mod m20261122_000008_guild_time_zone;
 mod m20261122_000009_guild_bot_presence;
+mod m20261122_000010_create_event_outbox;
 
 /// Every migration of the kalcord schema, in order. Run it with [`crate::Store::migrate`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_audit_log::Migration),
             Box::new(m20261122_000008_guild_time_zone::Migration),
             Box::new(m20261122_000009_guild_bot_presence::Migration),
+            Box::new(m20261122_000010_create_event_outbox::Migration),
         ]
     }
 }
@@ -53,6 +55,6 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(names, sorted);
-        assert_eq!(names.len(), 9);
+        assert_eq!(names.len(), 10);
     }
 }

@@ -8,6 +8,7 @@
 pub mod guilds;
 pub mod identity_links;
 pub mod meetings;
+pub mod outbox;
 pub mod participants;
 pub mod recordings;
 pub mod role_mappings;

@@ -19,7 +19,7 @@ backend_tests!(
 );
 
 /// Migrations of the schema.
-const MIGRATIONS: usize = 9;
+const MIGRATIONS: usize = 10;
 
 async fn table_count<E>(db: &TestDb, _entity: E) -> anyhow::Result<u64>
 where
@@ -37,6 +37,7 @@ async fn assert_all_tables_empty(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(table_count(db, Participant).await?, 0);
     assert_eq!(table_count(db, Recording).await?, 0);
     assert_eq!(table_count(db, AuditLog).await?, 0);
+    assert_eq!(table_count(db, EventOutbox).await?, 0);
     Ok(())
 }
 
@@ -98,8 +99,8 @@ async fn guild_time_zone_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()>
     assert_eq!(guilds::get(db.conn(), GUILD).await?.and_then(|g| g.time_zone).as_deref(), Some("Europe/Paris"));
 
     // Down (through the later migrations): the column goes, the guild stays.
-    Migrator::down(db.conn(), Some(2)).await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 2);
+    Migrator::down(db.conn(), Some(3)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 3);
     assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's time_zone column should be gone");
 
     // Up again: the guild comes back with no time zone.
@@ -116,9 +117,10 @@ async fn guild_presence_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()> 
     assert!(guilds::bot_left(db.conn(), GUILD).await?);
     assert!(!guilds::is_active(db.conn(), GUILD).await?);
 
-    // Down: the columns go, the guild stays.
-    Migrator::down(db.conn(), Some(1)).await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 1);
+    // Down (through the event outbox): the columns go, the guild stays.
+    Migrator::down(db.conn(), Some(2)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 2);
+    assert!(EventOutbox::find().count(db.conn()).await.is_err(), "the outbox table should be gone");
     assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's presence columns should be gone");
 
     // Up again: rows from before the migration count as active, with no presence history.

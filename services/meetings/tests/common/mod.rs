@@ -34,6 +34,8 @@ pub struct Options {
     pub kaltura: bool,
     pub identity: bool,
     pub kaltura_timeout: Duration,
+    /// Bus to run on (real NATS); the in-process bus when `None`.
+    pub bus: Option<SharedBus>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             kaltura: true,
             identity: true,
             kaltura_timeout: Duration::from_secs(3),
+            bus: None,
         }
     }
 }
@@ -99,7 +102,10 @@ impl Harness {
         }
         let store = Store::connect(&options.store_url).await.expect("store connects");
         store.migrate().await.expect("migrations apply");
-        let bus: SharedBus = Arc::new(MemoryBus::new(""));
+        let bus: SharedBus = options.bus.clone().unwrap_or_else(|| Arc::new(MemoryBus::new("")));
+        for stream in kalcord_bus::spec::streams() {
+            bus.ensure_stream(&stream).await.expect("streams declared");
+        }
         let roles = Arc::new(scripted::Roles::default());
         {
             let mut map = roles.0.lock();
@@ -115,7 +121,7 @@ impl Harness {
             started: Instant::now(),
             store: Some(store.clone()),
         };
-        let config = Config { max_in_flight: 8, identity_timeout: Duration::from_millis(300) };
+        let config = Config { max_in_flight: 8, identity_timeout: Duration::from_millis(300), ..Config::default() };
         let service = Meetings::build(config, deps).await.expect("service builds");
         let shutdown = CancellationToken::new();
         let service = tokio::spawn(service.run(shutdown.clone()));
