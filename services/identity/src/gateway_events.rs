@@ -166,7 +166,9 @@ async fn handle(app: &App, delivery: Delivery) {
     };
     let span = tracing::info_span!("gateway_event", event = %event, sequence = delivery.sequence);
     delivery.message.follow(&span);
-    let outcome = tracing::Instrument::instrument(app.gateway_event(&event, &delivery.message.payload), span).await;
+    let outcome =
+        tracing::Instrument::instrument(app.gateway_event(&event, delivery.sequence, &delivery.message.payload), span)
+            .await;
     match outcome {
         Ok(()) => settle(delivery.ack().await, "ack"),
         Err(EventError::Malformed(reason)) => {
@@ -188,11 +190,12 @@ fn settle(result: Result<(), BusError>, what: &'static str) {
 }
 
 impl App {
-    /// Handles one gateway event.
-    pub(crate) async fn gateway_event(&self, event: &str, payload: &[u8]) -> Result<(), EventError> {
+    /// Handles one gateway event; `sequence` is its position on the bus (orders joins and removals).
+    pub(crate) async fn gateway_event(&self, event: &str, sequence: u64, payload: &[u8]) -> Result<(), EventError> {
+        let sequence = i64::try_from(sequence).unwrap_or(i64::MAX);
         match event {
-            "GUILD_CREATE" => self.guild_create(payload).await,
-            "GUILD_DELETE" => self.guild_delete(payload).await,
+            "GUILD_CREATE" => self.guild_create(sequence, payload).await,
+            "GUILD_DELETE" => self.guild_delete(sequence, payload).await,
             "GUILD_UPDATE" => self.guild_changed(parse::<GuildRef>(event, payload)?.id.0).await,
             "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" => {
                 self.guild_changed(parse::<RoleEvent>(event, payload)?.guild_id.0).await
@@ -215,11 +218,15 @@ impl App {
         Ok(())
     }
 
-    /// A member joined, changed (roles, nickname, timeout) or left: their cached entry goes.
-    async fn member_changed(&self, guild_id: u64, user_id: u64) -> Result<(), EventError> {
+    /// A member joined, changed (roles, nickname, timeout) or left: the guild moves to a new
+    /// cache generation.
+    ///
+    /// NOTE: deleting only the member's entry would race with a lookup that read Discord just
+    /// before the change and writes its (old) answer just after the delete; with a new
+    /// generation that late write lands under a key nobody reads any more.
+    async fn member_changed(&self, guild_id: u64, _user_id: u64) -> Result<(), EventError> {
         let Some(cache) = &self.cache else { return Ok(()) };
-        let key = cache_keys::current_api_gateway_member(cache.as_ref(), guild_id, user_id).await?;
-        cache.delete(&key).await?;
+        cache_keys::bump_generation(cache.as_ref(), guild_id).await?;
         Ok(())
     }
 

@@ -38,6 +38,8 @@ pub struct Model {
     pub bot_left_at: Option<DateTimeUtc>,
     /// When onboarding was done: the setup guide posted (or skipped for an old membership).
     pub onboarded_at: Option<DateTimeUtc>,
+    /// Bus sequence of the last join or removal event applied (later ones only are applied).
+    pub presence_seq: Option<i64>,
     /// When the row was created.
     pub created_at: DateTimeUtc,
     /// When the row was last written.

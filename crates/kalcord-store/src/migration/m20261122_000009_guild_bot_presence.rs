@@ -1,6 +1,7 @@
 //! Adds the bot's presence in a guild to `guild`: `active` (the bot is in the guild; `TRUE` for
 //! every existing row), `bot_joined_at`, `bot_left_at` and `onboarded_at` (when the setup guide
-//! was posted, or deliberately skipped).
+//! was posted, or deliberately skipped) and `presence_seq` (the bus sequence of the last join or
+//! removal event applied, so an older one delivered late is ignored).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -14,6 +15,7 @@ enum Guild {
     BotJoinedAt,
     BotLeftAt,
     OnboardedAt,
+    PresenceSeq,
 }
 
 #[async_trait::async_trait]
@@ -25,6 +27,7 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null(Guild::BotJoinedAt),
             timestamp_with_time_zone_null(Guild::BotLeftAt),
             timestamp_with_time_zone_null(Guild::OnboardedAt),
+            big_integer_null(Guild::PresenceSeq),
         ];
         for mut column in columns {
             manager.alter_table(Table::alter().table(Guild::Table).add_column(&mut column).to_owned()).await?;
@@ -33,7 +36,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [Guild::OnboardedAt, Guild::BotLeftAt, Guild::BotJoinedAt, Guild::Active] {
+        for column in [Guild::PresenceSeq, Guild::OnboardedAt, Guild::BotLeftAt, Guild::BotJoinedAt, Guild::Active] {
             manager.alter_table(Table::alter().table(Guild::Table).drop_column(column).to_owned()).await?;
         }
         Ok(())

@@ -155,6 +155,29 @@ where
     Ok(result.rows_affected > 0)
 }
 
+/// Orders the bot's join and removal events of a guild: records `sequence` (the event's position
+/// on the bus) and returns `true` when it is not older than any such event applied so far (a
+/// redelivery of the same event applies again: handlers are idempotent), or the guild is
+/// unknown; `false` for an older event delivered late (then it must be ignored).
+///
+/// Call it in the transaction that applies the event: on PostgreSQL the row stays locked until
+/// commit, so two replicas applying events of one guild take turns.
+pub async fn order_presence_event<C>(db: &C, id: i64, sequence: i64) -> Result<bool, StoreError>
+where
+    C: ConnectionTrait,
+{
+    let result = guild::Entity::update_many()
+        .col_expr(Column::PresenceSeq, Expr::value(Some(sequence)))
+        .filter(Column::Id.eq(id))
+        .filter(sea_orm::Condition::any().add(Column::PresenceSeq.is_null()).add(Column::PresenceSeq.lte(sequence)))
+        .exec(db)
+        .await?;
+    if result.rows_affected > 0 {
+        return Ok(true);
+    }
+    Ok(guild::Entity::find_by_id(id).one(db).await?.is_none())
+}
+
 /// Claims the guild's onboarding: sets `onboarded_at` when it is unset and the guild is
 /// active. Returns whether this caller won (then it posts the setup guide; nobody else does).
 pub async fn claim_onboarding<C>(db: &C, id: i64) -> Result<bool, StoreError>
@@ -220,6 +243,7 @@ fn new_guild(id: i64, name: &str) -> ActiveModel {
         bot_joined_at: Set(None),
         bot_left_at: Set(None),
         onboarded_at: Set(None),
+        presence_seq: Set(None),
         ..Default::default()
     }
 }

@@ -12,7 +12,22 @@ backend_tests!(
     a_guild_known_from_a_command_is_active,
     concurrent_arrivals_see_one_new_guild,
     onboarding_is_claimed_once,
+    presence_events_apply_in_bus_order,
 );
+
+async fn presence_events_apply_in_bus_order(db: &TestDb) -> anyhow::Result<()> {
+    let conn = db.conn();
+    assert!(guilds::order_presence_event(conn, GUILD, 5).await?, "an unknown guild takes any event");
+    assert_eq!(guilds::bot_joined(conn, GUILD, "School").await?, JoinOutcome::New);
+    assert!(guilds::order_presence_event(conn, GUILD, 5).await?, "the new row records the join's sequence");
+    assert!(guilds::order_presence_event(conn, GUILD, 9).await?, "a later removal applies");
+    assert!(!guilds::order_presence_event(conn, GUILD, 7).await?, "an older join delivered late is ignored");
+    assert!(guilds::order_presence_event(conn, GUILD, 9).await?, "a redelivery of the same event applies again");
+    assert!(guilds::order_presence_event(conn, GUILD, 12).await?);
+    let row = guilds::get(conn, GUILD).await?.ok_or_else(|| anyhow::anyhow!("no row"))?;
+    assert_eq!(row.presence_seq, Some(12));
+    Ok(())
+}
 
 async fn join_leave_and_return_keep_the_settings(db: &TestDb) -> anyhow::Result<()> {
     let conn = db.conn();

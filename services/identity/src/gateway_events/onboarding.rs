@@ -116,14 +116,17 @@ fn guide(guild_name: &str, direct: bool) -> MessageData {
 
 impl App {
     /// `GUILD_CREATE`: record the bot's presence, refresh the caches, onboard if owed.
-    pub(super) async fn guild_create(&self, payload: &[u8]) -> Result<(), EventError> {
+    pub(super) async fn guild_create(&self, sequence: i64, payload: &[u8]) -> Result<(), EventError> {
         let guild: GuildCreate = parse("GUILD_CREATE", payload)?;
         if guild.unavailable == Some(true) {
             // NOTE: a guild in an outage: nothing is known about it, and the bot is still in it.
             return Ok(());
         }
         let id = guild_key("GUILD_CREATE", guild.id)?;
-        let outcome = self.record_join(id, &guild).await?;
+        let Some(outcome) = self.record_join(id, sequence, &guild).await? else {
+            tracing::info!(guild_id = guild.id.0, "an older GUILD_CREATE than one already applied; ignored");
+            return Ok(());
+        };
         self.onboard(id, &guild, outcome).await?;
         // NOTE: role changes made while the shard was disconnected arrive as nothing but this.
         // Last, so a cache outage delays no guide (a retry finds the guide claimed).
@@ -131,13 +134,17 @@ impl App {
     }
 
     /// `GUILD_DELETE`: a removal turns the guild inactive (audited); an outage changes nothing.
-    pub(super) async fn guild_delete(&self, payload: &[u8]) -> Result<(), EventError> {
+    pub(super) async fn guild_delete(&self, sequence: i64, payload: &[u8]) -> Result<(), EventError> {
         let event: GuildDelete = parse("GUILD_DELETE", payload)?;
         if event.unavailable == Some(true) {
             return Ok(());
         }
         let id = guild_key("GUILD_DELETE", event.id)?;
         let txn = self.store.connection().begin().await?;
+        if !guilds::order_presence_event(&txn, id, sequence).await? {
+            tracing::info!(guild_id = event.id.0, "an older GUILD_DELETE than one already applied; ignored");
+            return Ok(());
+        }
         if guilds::bot_left(&txn, id).await? {
             let entry = NewAuditEntry::new(SYSTEM_ACTOR, "guild.left").guild(id).target(format!("guild:{id}"));
             audit::append(&txn, entry).await?;
@@ -148,9 +155,21 @@ impl App {
     }
 
     /// Records the bot's presence; a new or returning guild is audited in the same transaction.
-    async fn record_join(&self, id: i64, guild: &GuildCreate) -> Result<JoinOutcome, EventError> {
+    /// `None` when a later join or removal of the guild was applied already.
+    async fn record_join(
+        &self,
+        id: i64,
+        sequence: i64,
+        guild: &GuildCreate,
+    ) -> Result<Option<JoinOutcome>, EventError> {
         let txn = self.store.connection().begin().await?;
+        if !guilds::order_presence_event(&txn, id, sequence).await? {
+            return Ok(None);
+        }
         let outcome = guilds::bot_joined(&txn, id, &guild.name).await?;
+        if outcome == JoinOutcome::New {
+            guilds::order_presence_event(&txn, id, sequence).await?;
+        }
         if outcome != JoinOutcome::Known {
             let returned = outcome == JoinOutcome::Returned;
             let entry = NewAuditEntry::new(SYSTEM_ACTOR, "guild.joined")
@@ -161,7 +180,7 @@ impl App {
             tracing::info!(guild_id = guild.id.0, returned, "bot added to a guild");
         }
         txn.commit().await?;
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
     /// Posts the setup guide when the guild is owed one: active, never configured, joined (as

@@ -202,9 +202,16 @@ async fn a_sync_counts_ten_thousand_members_by_role_and_drops_stale_mappings() {
     assert_eq!(sync.details["hosts"], expected.hosts);
     assert_eq!(sync.details["stale_mappings_removed"], 1);
 
-    // Two at once: one runs, the other is told a sync is already running.
+    // Two at once: one runs, the other is told a sync is already running. The first member page
+    // is slowed down so the first sync surely holds the lock when the second arrives.
+    let slow = kalcord_discord_emulator::Fault::next(kalcord_discord_emulator::FaultAction::Delay { millis: 1_500 })
+        .on("GET", &format!("/guilds/{GUILD}/members"));
+    harness.discord.state().add_fault(slow);
     let (owner, other) = (manager(OWNER), manager(OWNER + 15));
-    let (first, second) = tokio::join!(harness.sync(&owner), harness.sync(&other));
+    let (first, second) = tokio::join!(harness.sync(&owner), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        harness.sync(&other).await
+    });
     let (done, busy) = match (first, second) {
         (Ok(report), Err(error)) | (Err(error), Ok(report)) => (report, error),
         other => panic!("exactly one of two concurrent syncs runs: {other:?}"),
