@@ -13,6 +13,10 @@ use subtle::ConstantTimeEq as _;
 
 use crate::wire::{lenient_i64, lenient_string};
 
+mod event;
+
+pub use event::{BodyFormat, WebhookEvent};
+
 /// Header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-kaltura-signature";
 /// Header naming the hash.

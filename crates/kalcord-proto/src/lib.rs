@@ -59,4 +59,11 @@ pub mod subject {
     pub const MEETINGS_EVENTS_ENDED: &str = "meetings.events.ended";
     /// [`crate::v1::MeetingEvent`]: a `SCHEDULED` meeting was `CANCELLED`.
     pub const MEETINGS_EVENTS_CANCELLED: &str = "meetings.events.cancelled";
+    /// [`crate::v1::MeetingEvent`]: a `SCHEDULED` meeting starts within the reminder lead time.
+    pub const MEETINGS_EVENTS_REMINDER: &str = "meetings.events.reminder";
+    /// [`crate::v1::MeetingEvent`]: a recording of the meeting is ready (`recording` is set).
+    pub const MEETINGS_EVENTS_RECORDING_READY: &str = "meetings.events.recording_ready";
+    /// Verified Kaltura HTTP notifications as JSON (`kalcord_kaltura::webhook::WebhookEvent`),
+    /// written by the api-gateway: stream `KALTURA_WEBHOOKS`.
+    pub const KALTURA_WEBHOOKS: &str = "kaltura.webhooks";
 }

@@ -9,7 +9,6 @@
 //! `kaltura.webhooks`; the answer is 200 only once JetStream acknowledged it, 503 otherwise so
 //! Kaltura retries. Redeliveries carry the same dedup id and are stored once.
 
-mod event;
 mod tenant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,7 +16,7 @@ use kalcord_bus::Event;
 use kalcord_kaltura::webhook::{self as kaltura, HASH_ALGO_HEADER, Notification, SIGNATURE_HEADER, WebhookError};
 use sha2::{Digest as _, Sha256};
 
-pub use event::{BodyFormat, WebhookEvent};
+pub use kalcord_kaltura::webhook::{BodyFormat, WebhookEvent};
 pub use tenant::DEFAULT_TENANT;
 
 use crate::AppState;

@@ -34,6 +34,11 @@ use crate::failure::{Failure, ONLY_HOSTS_MESSAGE, code};
 use crate::lifecycle::{self, Transition};
 use crate::validate;
 
+mod recording;
+mod reminder;
+
+pub use recording::{Applied, WebhookError};
+
 /// Default page size of `meetings.list`.
 pub const DEFAULT_PAGE: u32 = 25;
 /// Largest page size of `meetings.list`.
@@ -362,7 +367,7 @@ impl MeetingsApi {
             });
             audit::append(&txn, entry(who, "meeting.create", row.id, details)).await?;
             let kind = if live { EventKind::Started } else { EventKind::Scheduled };
-            event::record(&txn, kind, &row, Change { actor_user_id: Some(who.user), fields: Vec::new() }).await?;
+            event::record(&txn, kind, &row, Change { actor_user_id: Some(who.user), ..Change::default() }).await?;
             Ok::<_, StoreError>((row, true))
         }
         .await;
@@ -526,6 +531,8 @@ impl MeetingsApi {
         if new_start != model.scheduled_start {
             noted.insert("scheduled_start_unix_ms".into(), json!(new_start.map(|at| at.timestamp_millis())));
             changes.scheduled_start = Set(new_start);
+            // NOTE: a moved meeting is reminded again before its new start.
+            changes.reminder_sent_at = Set(None);
         }
         let new_end = start.map(|begins| begins + length);
         if new_end.is_some() && new_end != model.scheduled_end {
@@ -551,7 +558,13 @@ impl MeetingsApi {
         let result = async {
             let row = meetings::update(&txn, changes).await?;
             audit::append(&txn, entry(who, "meeting.update", row.id, Value::Object(noted))).await?;
-            event::record(&txn, EventKind::Updated, &row, Change { actor_user_id: Some(who.user), fields }).await?;
+            event::record(
+                &txn,
+                EventKind::Updated,
+                &row,
+                Change { actor_user_id: Some(who.user), fields, ..Change::default() },
+            )
+            .await?;
             Ok::<_, StoreError>(row)
         }
         .await;
@@ -585,7 +598,7 @@ impl MeetingsApi {
             let row = meetings::set_status(&txn, model, status).await?;
             let details = json!({ "from": from, "to": row.status });
             audit::append(&txn, entry(&who, transition.action(), row.id, details)).await?;
-            let change = Change { actor_user_id: Some(who.user), fields: Vec::new() };
+            let change = Change { actor_user_id: Some(who.user), ..Change::default() };
             event::record(&txn, EventKind::from(transition), &row, change).await?;
             Ok::<_, StoreError>(row)
         }
@@ -781,12 +794,16 @@ impl MeetingsApi {
     /// A write transaction; on SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),
     /// so it never fails half-way on a lock upgrade.
     async fn begin(&self) -> Result<DatabaseTransaction, Failure> {
-        let options = TransactionOptions {
+        self.store.connection().begin_with_options(self.txn_options()).await.map_err(|err| Failure::store(&err.into()))
+    }
+
+    /// Options of a write transaction (see [`Self::begin`]).
+    fn txn_options(&self) -> TransactionOptions {
+        TransactionOptions {
             sqlite_transaction_mode: (self.store.backend() == Backend::Sqlite)
                 .then_some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
-        };
-        self.store.connection().begin_with_options(options).await.map_err(|err| Failure::store(&err.into()))
+        }
     }
 }
 
@@ -871,14 +888,16 @@ async fn create_in_kaltura(
     client.create_room(&spec).await.map(Created::Room)
 }
 
-/// The reference Kaltura objects carry: the guild and the idempotency key (bounded).
 /// Most scheduled meetings started per call of [`MeetingsApi::start_due`].
 const START_DUE_BATCH: u64 = 20;
 /// Audit actor of what kalcord does on its own.
 const SYSTEM_ACTOR: &str = "kalcord";
+/// Characters of the idempotency key a Kaltura reference id carries.
+const REFERENCE_KEY_CHARS: usize = 64;
 
+/// The reference Kaltura objects carry: the guild and the idempotency key (bounded).
 fn reference_id(guild: i64, key: &str) -> String {
-    let key: String = key.chars().take(64).collect();
+    let key: String = key.chars().take(REFERENCE_KEY_CHARS).collect();
     format!("kalcord:{guild}:{key}")
 }
 

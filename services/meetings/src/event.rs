@@ -3,7 +3,7 @@
 
 use kalcord_proto::Message as _;
 use kalcord_proto::subject;
-use kalcord_proto::v1::MeetingEvent;
+use kalcord_proto::v1::{MeetingEvent, Recording};
 use kalcord_store::StoreError;
 use kalcord_store::entity::meeting;
 use kalcord_store::repo::outbox::{self, NewEvent};
@@ -26,6 +26,10 @@ pub enum EventKind {
     Ended,
     /// `SCHEDULED -> CANCELLED`.
     Cancelled,
+    /// A `SCHEDULED` meeting starts within the reminder lead time.
+    Reminder,
+    /// A recording of the meeting is ready.
+    RecordingReady,
 }
 
 impl EventKind {
@@ -38,6 +42,8 @@ impl EventKind {
             Self::Updated => "updated",
             Self::Ended => "ended",
             Self::Cancelled => "cancelled",
+            Self::Reminder => "reminder",
+            Self::RecordingReady => "recording_ready",
         }
     }
 
@@ -50,6 +56,8 @@ impl EventKind {
             Self::Updated => subject::MEETINGS_EVENTS_UPDATED,
             Self::Ended => subject::MEETINGS_EVENTS_ENDED,
             Self::Cancelled => subject::MEETINGS_EVENTS_CANCELLED,
+            Self::Reminder => subject::MEETINGS_EVENTS_REMINDER,
+            Self::RecordingReady => subject::MEETINGS_EVENTS_RECORDING_READY,
         }
     }
 }
@@ -71,6 +79,10 @@ pub struct Change {
     pub actor_user_id: Option<i64>,
     /// For updates: the fields that changed.
     pub fields: Vec<String>,
+    /// For `recording_ready`: the recording.
+    pub recording: Option<Recording>,
+    /// For reminders: the lead time, seconds.
+    pub reminder_lead_seconds: u32,
 }
 
 /// Writes the event of `kind` about `row` (the meeting after the change) to the outbox; call it
@@ -91,6 +103,8 @@ where
         occurred_at_unix_ms: kalcord_store::now().timestamp_millis(),
         actor_user_id: change.actor_user_id.and_then(|user| u64::try_from(user).ok()).unwrap_or_default(),
         changed_fields: change.fields,
+        recording: change.recording,
+        reminder_lead_seconds: change.reminder_lead_seconds,
     };
     let new = NewEvent { id, subject: kind.subject().to_owned(), payload: event.encode_to_vec() };
     outbox::insert(db, new).await?;
@@ -104,9 +118,15 @@ mod tests {
     #[test]
     fn subjects_end_with_the_kind() {
         let _trace = kalcord_test_util::trace_init();
-        for kind in
-            [EventKind::Scheduled, EventKind::Started, EventKind::Updated, EventKind::Ended, EventKind::Cancelled]
-        {
+        for kind in [
+            EventKind::Scheduled,
+            EventKind::Started,
+            EventKind::Updated,
+            EventKind::Ended,
+            EventKind::Cancelled,
+            EventKind::Reminder,
+            EventKind::RecordingReady,
+        ] {
             assert_eq!(kind.subject(), format!("{}{}", subject::MEETINGS_EVENTS_PREFIX, kind.as_str()));
             assert!(kalcord_bus::subject::matches(subject::MEETINGS_EVENTS, kind.subject()));
         }

@@ -10,6 +10,7 @@ pub mod failure;
 pub mod lifecycle;
 pub mod relay;
 pub mod validate;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use kalcord_runtime::{CancellationToken, Deps, Needs, Service, ServiceConfig};
 use kalcord_tenant::{TenantError, Tenants};
 use tokio_util::task::TaskTracker;
 
-pub use api::MeetingsApi;
+pub use api::{Applied, MeetingsApi, WebhookError};
 pub use failure::Failure;
 pub use relay::Relay;
 
@@ -40,6 +41,11 @@ pub const SUBJECTS: &[&str] = &[
     subject::MEETINGS_AUDIT_VERIFY,
 ];
 
+/// Default time before a scheduled meeting's start that its reminder is sent.
+pub const DEFAULT_REMINDER_LEAD: Duration = Duration::from_mins(15);
+/// Longest reminder lead time accepted.
+pub const MAX_REMINDER_LEAD: Duration = Duration::from_hours(7 * 24);
+
 /// Configuration of the `meetings` section.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -52,6 +58,10 @@ pub struct Config {
     /// How often the outbox is swept for events not published yet (e.g. written by a replica
     /// that stopped before publishing them).
     pub outbox_sweep: Duration,
+    /// How long before a scheduled meeting's start its reminder is sent; zero sends none.
+    pub reminder_lead: Duration,
+    /// How often the store is polled for meetings due a reminder.
+    pub reminder_poll: Duration,
 }
 
 impl Default for Config {
@@ -61,6 +71,8 @@ impl Default for Config {
             identity_timeout: Duration::from_millis(1500),
             outbox_retention: Duration::from_hours(7 * 24),
             outbox_sweep: Duration::from_secs(2),
+            reminder_lead: DEFAULT_REMINDER_LEAD,
+            reminder_poll: Duration::from_secs(10),
         }
     }
 }
@@ -89,7 +101,23 @@ impl Section for Config {
                 defaults.outbox_sweep,
                 "How often the event outbox is swept for meeting events not published yet (e.g. left by a stopped replica).",
             ),
+            reminder_lead: r.duration(
+                "reminder_lead",
+                defaults.reminder_lead,
+                "How long before a scheduled meeting's start its reminder event is sent (0s: no reminders).",
+            ),
+            reminder_poll: r.duration(
+                "reminder_poll",
+                defaults.reminder_poll,
+                "How often the store is polled for scheduled meetings due a reminder.",
+            ),
         };
+        if config.reminder_lead > MAX_REMINDER_LEAD {
+            r.invalid("reminder_lead", "must be at most 7 days");
+        }
+        if config.reminder_poll.is_zero() {
+            r.invalid("reminder_poll", "must be longer than 0s");
+        }
         if config.identity_timeout.is_zero() {
             r.invalid("identity_timeout", "must be longer than 0s");
         }
@@ -160,6 +188,14 @@ impl Service for Meetings {
             self.config.outbox_retention,
         );
         let relay = tokio::spawn(relay.run(relay_stop.clone()));
+        let reminders = tokio::spawn(remind(
+            Arc::clone(&self.api),
+            self.config.reminder_lead,
+            self.config.reminder_poll,
+            relay_stop.clone(),
+        ));
+        let consumer = webhook::bind(&self.deps.bus).await?;
+        let webhooks = tokio::spawn(webhook::run(Arc::clone(&self.api), consumer, shutdown.clone()));
         let mut streams: Vec<BoxStream<'static, Request>> = Vec::with_capacity(SUBJECTS.len());
         for subject in SUBJECTS {
             let requests = self.deps.bus.serve(subject, Self::NAME).await?;
@@ -188,11 +224,37 @@ impl Service for Meetings {
         drop(requests);
         tracker.close();
         tracker.wait().await;
+        if let Err(err) = webhooks.await {
+            tracing::warn!(error = %err, "the kaltura notification task failed");
+        }
         relay_stop.cancel();
+        if let Err(err) = reminders.await {
+            tracing::warn!(error = %err, "the reminder task failed");
+        }
         if let Err(err) = relay.await {
             tracing::warn!(error = %err, "the outbox relay task failed");
         }
         Ok(())
+    }
+}
+
+/// Polls for due reminders every `poll` until `stop` (see [`MeetingsApi::send_due_reminders`]).
+#[tracing::instrument(name = "reminders", skip_all)]
+async fn remind(api: Arc<MeetingsApi>, lead: Duration, poll: Duration, stop: CancellationToken) {
+    if lead.is_zero() {
+        tracing::info!("meeting reminders are off (meetings.reminder_lead = 0s)");
+        return;
+    }
+    loop {
+        match api.send_due_reminders(kalcord_store::now(), lead).await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "meeting reminders written"),
+            Err(err) => tracing::warn!(error = %err, "cannot look for meetings due a reminder; retrying"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(poll) => {}
+        }
     }
 }
 

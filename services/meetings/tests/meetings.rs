@@ -4,6 +4,10 @@
 mod common;
 #[path = "meetings/events.rs"]
 mod events;
+#[path = "meetings/reminders.rs"]
+mod reminders;
+#[path = "meetings/webhooks.rs"]
+mod webhooks;
 
 use std::time::Duration;
 

@@ -583,8 +583,9 @@ pub struct MeetingEvent {
     /// UUID (v7, time-ordered), unique per event; also the JetStream dedup id (`Nats-Msg-Id`).
     #[prost(string, tag = "1")]
     pub event_id: ::prost::alloc::string::String,
-    /// What happened: scheduled, started, updated, ended, cancelled (later also reminder and
-    /// recording_ready); the last token of the subject.
+    /// What happened: scheduled, started, updated, ended, cancelled, reminder (the start is within
+    /// the reminder lead time; sent once per meeting and start time) or recording_ready (a
+    /// recording of the meeting is ready to watch, see `recording`); the last token of the subject.
     #[prost(string, tag = "2")]
     pub kind: ::prost::alloc::string::String,
     /// The meeting as it is right after the change (its `version` orders the events of a meeting).
@@ -599,10 +600,38 @@ pub struct MeetingEvent {
     pub actor_user_id: u64,
     /// For `updated`: the fields that changed (e.g. `title`, `scheduled_start_unix_ms`); empty
     /// otherwise.
-    ///
-    /// NOTE: 7-15 are kept for the details of later kinds (reminder, recording_ready).
     #[prost(string, repeated, tag = "6")]
     pub changed_fields: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// For `recording_ready`: the recording; unset otherwise.
+    #[prost(message, optional, tag = "7")]
+    pub recording: ::core::option::Option<Recording>,
+    /// For `reminder`: the lead time the reminder was sent with, seconds; 0 otherwise.
+    ///
+    /// NOTE: 9-15 are kept for the details of later kinds.
+    #[prost(uint32, tag = "8")]
+    pub reminder_lead_seconds: u32,
+}
+/// A recording of a meeting, ready to watch.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Recording {
+    /// Kaltura media entry holding the recording (unique; the recording's identity).
+    #[prost(string, tag = "1")]
+    pub entry_id: ::prost::alloc::string::String,
+    /// Entry name, e.g. `Weekly sync - Recording 1`.
+    #[prost(string, tag = "2")]
+    pub title: ::prost::alloc::string::String,
+    /// Length, seconds; 0 when Kaltura did not tell.
+    #[prost(uint32, tag = "3")]
+    pub duration_seconds: u32,
+    /// Where to watch it (the entry's play URL); empty when unknown.
+    #[prost(string, tag = "4")]
+    pub url: ::prost::alloc::string::String,
+    /// Thumbnail URL; empty when unknown.
+    #[prost(string, tag = "5")]
+    pub thumbnail_url: ::prost::alloc::string::String,
+    /// kalcord's id of the recording row (UUID).
+    #[prost(string, tag = "6")]
+    pub id: ::prost::alloc::string::String,
 }
 /// Asks one service how it is doing. Served by every service on `<service>.status`
 /// (for example `identity.status`), in a queue group so one replica answers.

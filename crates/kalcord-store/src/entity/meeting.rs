@@ -50,6 +50,9 @@ pub struct Model {
     pub custom_fields: Json,
     /// Client-chosen key making creation idempotent within the guild.
     pub idempotency_key: Option<String>,
+    /// When the reminder went to the event outbox; `None` until then (and again after the start
+    /// time moves).
+    pub reminder_sent_at: Option<DateTimeUtc>,
     /// Row version, 1 on insert, +1 on every update.
     pub version: i32,
     /// When the row was created.

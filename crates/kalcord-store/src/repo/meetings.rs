@@ -216,6 +216,7 @@ fn new_row(new: NewMeeting, id: Uuid) -> Result<ActiveModel, StoreError> {
         discord_scheduled_event_id: Set(None),
         custom_fields: Set(Value::Object(new.custom_fields)),
         idempotency_key: Set(new.idempotency_key),
+        reminder_sent_at: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

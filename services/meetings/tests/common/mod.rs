@@ -36,6 +36,8 @@ pub struct Options {
     pub kaltura_timeout: Duration,
     /// Bus to run on (real NATS); the in-process bus when `None`.
     pub bus: Option<SharedBus>,
+    /// `meetings.reminder_lead`.
+    pub reminder_lead: Duration,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             identity: true,
             kaltura_timeout: Duration::from_secs(3),
             bus: None,
+            reminder_lead: kalcord_meetings::DEFAULT_REMINDER_LEAD,
         }
     }
 }
@@ -121,7 +124,13 @@ impl Harness {
             started: Instant::now(),
             store: Some(store.clone()),
         };
-        let config = Config { max_in_flight: 8, identity_timeout: Duration::from_millis(300), ..Config::default() };
+        let config = Config {
+            max_in_flight: 8,
+            identity_timeout: Duration::from_millis(300),
+            reminder_lead: options.reminder_lead,
+            reminder_poll: Duration::from_millis(100),
+            ..Config::default()
+        };
         let service = Meetings::build(config, deps).await.expect("service builds");
         let shutdown = CancellationToken::new();
         let service = tokio::spawn(service.run(shutdown.clone()));

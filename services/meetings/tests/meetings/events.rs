@@ -28,13 +28,13 @@ use super::{cancel, end};
 use crate::common::{GUILD_A, HOST, Harness, Options, actor, create_request, error, in_hours, meeting};
 
 /// A test's database: a fresh PostgreSQL database or a temporary SQLite file.
-enum Db {
+pub(crate) enum Db {
     Sqlite(PathBuf),
     Postgres(TempDatabase),
 }
 
 impl Db {
-    async fn new(postgres: bool) -> Self {
+    pub(crate) async fn new(postgres: bool) -> Self {
         if postgres {
             Self::Postgres(fresh_database().await.expect("PostgreSQL at 127.0.0.1:5432"))
         } else {
@@ -42,20 +42,20 @@ impl Db {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("sqlite://{}", path.display()),
             Self::Postgres(db) => db.url.clone(),
         }
     }
 
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         let store = Store::connect(&self.url()).await.expect("store connects");
         store.migrate().await.expect("migrations apply");
         store
     }
 
-    async fn remove(self) {
+    pub(crate) async fn remove(self) {
         match self {
             Self::Sqlite(path) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -67,7 +67,7 @@ impl Db {
     }
 }
 
-async fn nats(env: &DistributedEnv) -> SharedBus {
+pub(crate) async fn nats(env: &DistributedEnv) -> SharedBus {
     let config = BusConfig {
         backend: BusBackend::Nats,
         connect_timeout: Duration::from_secs(5),
@@ -81,16 +81,16 @@ async fn nats(env: &DistributedEnv) -> SharedBus {
 }
 
 /// Reads what the MEETINGS_EVENTS stream stored, as a consumer would.
-struct Reader(Consumer);
+pub(crate) struct Reader(Consumer);
 
 impl Reader {
-    async fn new(bus: &SharedBus) -> Self {
+    pub(crate) async fn new(bus: &SharedBus) -> Self {
         let spec = ConsumerSpec::new("MEETINGS_EVENTS", "events-test", subject::MEETINGS_EVENTS);
         Self(bus.consume(&spec).await.expect("consumer"))
     }
 
     /// The next `count` stored events (subject, event), then checks nothing more arrives.
-    async fn take(&mut self, count: usize) -> Vec<(String, MeetingEvent)> {
+    pub(crate) async fn take(&mut self, count: usize) -> Vec<(String, MeetingEvent)> {
         let mut events = Vec::with_capacity(count);
         while events.len() < count {
             let next = tokio::time::timeout(Duration::from_secs(10), self.0.next()).await;
@@ -110,7 +110,7 @@ impl Reader {
 }
 
 /// Waits until the relay has marked every outbox row published.
-async fn all_marked(store: &Store) {
+pub(crate) async fn all_marked(store: &Store) {
     for _ in 0..100 {
         if outbox::unpublished(store.connection(), 1).await.expect("outbox").is_empty() {
             return;

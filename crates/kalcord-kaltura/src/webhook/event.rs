@@ -1,6 +1,7 @@
-//! The normalised notification stored on `kaltura.webhooks`.
+//! The normalised notification the api-gateway stores on `kaltura.webhooks` and the meetings
+//! service applies.
 
-use kalcord_kaltura::webhook::{HttpNotification, Notification};
+use super::{HttpNotification, Notification};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -135,9 +136,8 @@ impl WebhookEvent {
 
 #[cfg(test)]
 mod tests {
-    use kalcord_kaltura::webhook::parse;
-
     use super::{BodyFormat, WebhookEvent};
+    use crate::webhook::parse;
 
     const BODY: &str = r#"{"object":{"id":"0_abc12345","name":"Rec","status":2,"referenceId":"","objectType":"KalturaMediaEntry"},"eventObjectType":1,"eventNotificationJobId":123,"templateId":456,"templateName":"Entry Ready","templateSystemName":"HTTP_ENTRY_STATUS_EQUALS","eventType":3,"objectType":"KalturaHttpNotification"}"#;
 

@@ -1,0 +1,102 @@
+//! Reminders as persisted schedules, on real NATS and both databases: a reminder whose time came
+//! while the service was stopped fires once when it starts again, with two replicas running;
+//! a cancelled meeting is never reminded; a moved meeting is reminded again.
+//!
+//! Time is driven through the meetings' start times (written to the store as the clock would
+//! move them), never through timers.
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use kalcord_proto::subject;
+use kalcord_proto::v1::{CreateMeetingRequest, MeetingStatus, UpdateMeetingRequest};
+use kalcord_store::Store;
+use kalcord_store::repo::meetings;
+use kalcord_test_util::distributed::DistributedEnv;
+use sea_orm::{IntoActiveModel as _, Set};
+use uuid::Uuid;
+
+use super::cancel;
+use crate::common::{GUILD_A, HOST, Harness, Options, actor, create_request, in_hours, meeting};
+use crate::events::{Db, Reader, nats};
+
+const LEAD: Duration = Duration::from_mins(15);
+
+/// Moves the meeting's start to `minutes` from now, as time passing would.
+async fn starts_in(store: &Store, id: &str, minutes: i64) {
+    let row = meetings::get(store.connection(), Uuid::parse_str(id).unwrap()).await.unwrap().unwrap();
+    let mut changes = row.into_active_model();
+    changes.scheduled_start = Set(Some(Utc::now() + TimeDelta::minutes(minutes)));
+    meetings::update(store.connection(), changes).await.unwrap();
+}
+
+async fn reminders_fire_once_across_restarts(postgres: bool) {
+    let env = DistributedEnv::new(false).await.unwrap();
+    let db = Db::new(postgres).await;
+    let bus = nats(&env).await;
+    let mut reader = Reader::new(&bus).await;
+    let options = || Options { store_url: db.url(), bus: Some(bus.clone()), reminder_lead: LEAD, ..Options::default() };
+
+    // Scheduled well ahead of the lead time: no reminder yet. One of them is cancelled.
+    let h = Harness::with(options()).await;
+    let scheduled = |key: &str, title: &str| CreateMeetingRequest {
+        scheduled_start_unix_ms: in_hours(2),
+        ..create_request(GUILD_A, HOST, key, title)
+    };
+    let kept = meeting(&h.create(scheduled("rem-1", "Kept")).await).clone();
+    let dropped = meeting(&h.create(scheduled("rem-2", "Dropped")).await).clone();
+    meeting(&cancel(&h, GUILD_A, HOST, &dropped.id).await);
+    let kinds: Vec<String> = reader.take(3).await.into_iter().map(|(_, event)| event.kind).collect();
+    assert_eq!(kinds, ["scheduled", "scheduled", "cancelled"]);
+
+    // The service stops; while it is down both meetings come within 10 minutes of their start.
+    h.store.clone().close().await.ok();
+    h.stop().await;
+    let store = db.store().await;
+    starts_in(&store, &kept.id, 10).await;
+    starts_in(&store, &dropped.id, 10).await;
+
+    // Two replicas start: the kept meeting is reminded once, the cancelled one never.
+    let (a, b) = tokio::join!(Harness::with(options()), Harness::with(options()));
+    let events = reader.take(1).await;
+    let (subject_of, reminder) = &events[0];
+    assert_eq!((subject_of.as_str(), reminder.kind.as_str()), (subject::MEETINGS_EVENTS_REMINDER, "reminder"));
+    let reminded = reminder.meeting.as_ref().expect("the meeting");
+    assert_eq!((reminded.id.as_str(), reminded.status), (kept.id.as_str(), i32::from(MeetingStatus::Scheduled)));
+    assert_eq!(reminder.reminder_lead_seconds, 900);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(reader.take(0).await.is_empty(), "later polls remind nobody again");
+    let row = meetings::get(store.connection(), Uuid::parse_str(&kept.id).unwrap()).await.unwrap().unwrap();
+    assert!(row.reminder_sent_at.is_some());
+
+    // Moved to another time within the lead: reminded again, once.
+    let moved = UpdateMeetingRequest {
+        actor: Some(actor(GUILD_A, HOST)),
+        meeting_id: kept.id.clone(),
+        scheduled_start_unix_ms: Some((Utc::now() + TimeDelta::minutes(12)).timestamp_millis()),
+        ..UpdateMeetingRequest::default()
+    };
+    meeting(&a.call(subject::MEETINGS_UPDATE, &moved).await);
+    let kinds: Vec<String> = reader.take(2).await.into_iter().map(|(_, event)| event.kind).collect();
+    assert_eq!(kinds, ["updated", "reminder"]);
+
+    store.close().await.ok();
+    for replica in [a, b] {
+        replica.store.clone().close().await.ok();
+        replica.stop().await;
+    }
+    db.remove().await;
+    env.cleanup().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reminders_fire_once_across_restarts_on_sqlite() {
+    let _trace = kalcord_test_util::trace_init();
+    reminders_fire_once_across_restarts(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reminders_fire_once_across_restarts_on_postgres() {
+    let _trace = kalcord_test_util::trace_init();
+    reminders_fire_once_across_restarts(true).await;
+}
