@@ -7,6 +7,7 @@ mod cascade;
 mod connect;
 mod constraints;
 mod crud;
+mod notification_post;
 mod outbox;
 mod presence;
 mod schema;

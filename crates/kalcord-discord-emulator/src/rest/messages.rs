@@ -1,9 +1,12 @@
 //! Channel messages with the bot token.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::{Ctx, Reply};
 use crate::api_error::ApiError;
+use crate::ids::snowflake_ms;
 use crate::perms::{EMBED_LINKS, READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL};
 use crate::records::MessageSource;
 use crate::world::World;
@@ -62,14 +65,37 @@ fn drop_embeds_without_permission(world: &World, channel_id: u64, body: &mut Val
     }
 }
 
+/// How long `enforce_nonce` remembers a nonce (Discord: "the past few minutes").
+pub(crate) const NONCE_WINDOW: Duration = Duration::from_mins(5);
+
+/// With `enforce_nonce: true` and a `nonce`, the bot's message with that nonce created in the channel within
+/// [`NONCE_WINDOW`], if any: Discord returns it instead of creating another.
+fn nonce_match<'w>(world: &'w World, channel_id: u64, body: &Value) -> Option<&'w crate::world::model::Message> {
+    if body.get("enforce_nonce").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let nonce = body.get("nonce").filter(|nonce| !nonce.is_null())?;
+    let window = u64::try_from(NONCE_WINDOW.as_millis()).unwrap_or(u64::MAX);
+    let since = world.now_ms().saturating_sub(window);
+    // NOTE: ids grow with time, so the newest messages come first and the scan stops at the window.
+    world.messages.values().rev().take_while(|message| snowflake_ms(message.id) >= since).find(|message| {
+        message.channel_id == channel_id
+            && message.author_id == world.app.bot_user_id
+            && message.nonce.as_ref() == Some(nonce)
+    })
+}
+
 /// `POST /channels/{channel_id}/messages`: VIEW_CHANNEL and SEND_MESSAGES in the channel (EMBED_LINKS only
-/// decides whether embeds are kept).
+/// decides whether embeds are kept). With `enforce_nonce`, a nonce seen recently returns the first message.
 pub(crate) fn create(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let channel_id = ctx.params.id("channel_id")?;
     let mut body = ctx.body();
     ctx.inner.with_world(|world| {
         channel_access(world, channel_id, SEND_MESSAGES)?;
         validate_body(&body, true)?;
+        if let Some(existing) = nonce_match(world, channel_id, &body) {
+            return Ok(Reply::json(render::message(world, existing)));
+        }
         drop_embeds_without_permission(world, channel_id, &mut body);
         let new = NewMessage {
             channel_id,

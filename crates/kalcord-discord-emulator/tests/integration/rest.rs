@@ -233,3 +233,30 @@ async fn bot_needs_a_higher_role_to_manage_roles() {
     );
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn enforce_nonce_returns_the_first_message_within_the_window() {
+    let _trace = kalcord_test_util::trace_init();
+    let harness = Harness::start().await;
+    let path = format!("/channels/{}/messages", seed::GENERAL_CHANNEL);
+    let body = json!({"content": "class starts", "nonce": "k3v9", "enforce_nonce": true});
+    let first = harness.bot("POST", &path, Some(body.clone())).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = harness.bot("POST", &path, Some(body.clone())).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["id"], first.json()["id"], "the same nonce returns the first message");
+    // Without enforce_nonce, or in another channel, the nonce creates a message as usual.
+    let loose = harness.bot("POST", &path, Some(json!({"content": "class starts", "nonce": "k3v9"}))).await;
+    assert_ne!(loose.json()["id"], first.json()["id"]);
+    let other = format!("/channels/{}/messages", seed::ANNOUNCEMENTS_CHANNEL);
+    let elsewhere = harness.bot("POST", &other, Some(body.clone())).await;
+    assert_ne!(elsewhere.json()["id"], first.json()["id"]);
+    // Past the window the nonce is forgotten.
+    harness.state().advance_clock(std::time::Duration::from_mins(6));
+    let later = harness.bot("POST", &path, Some(body)).await;
+    assert_eq!(later.status, 200, "{}", later.body);
+    assert_ne!(later.json()["id"], first.json()["id"]);
+    let created = harness.state().messages().iter().filter(|m| m.action == MessageAction::Created).count();
+    assert_eq!(created, 4, "one message per distinct (channel, nonce, window)");
+    harness.stop().await;
+}

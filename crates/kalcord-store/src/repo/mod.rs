@@ -8,6 +8,7 @@
 pub mod guilds;
 pub mod identity_links;
 pub mod meetings;
+pub mod notification_posts;
 pub mod outbox;
 pub mod participants;
 pub mod recordings;

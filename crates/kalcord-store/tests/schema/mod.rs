@@ -19,7 +19,12 @@ backend_tests!(
 );
 
 /// Migrations of the schema.
-const MIGRATIONS: usize = 10;
+fn migrations() -> usize {
+    Migrator::migrations().len()
+}
+
+/// Migrations after `m20261122_000008_guild_time_zone` (rolled back to remove its column).
+const AFTER_TIME_ZONE: u32 = 4;
 
 async fn table_count<E>(db: &TestDb, _entity: E) -> anyhow::Result<u64>
 where
@@ -38,17 +43,18 @@ async fn assert_all_tables_empty(db: &TestDb) -> anyhow::Result<()> {
     assert_eq!(table_count(db, Recording).await?, 0);
     assert_eq!(table_count(db, AuditLog).await?, 0);
     assert_eq!(table_count(db, EventOutbox).await?, 0);
+    assert_eq!(table_count(db, NotificationPost).await?, 0);
     Ok(())
 }
 
 async fn migrations_apply_to_an_empty_database(db: &TestDb) -> anyhow::Result<()> {
     assert!(table_count(db, Guild).await.is_err(), "the database should start without tables");
-    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), MIGRATIONS);
+    assert_eq!(Migrator::get_pending_migrations(db.conn()).await?.len(), migrations());
 
     db.store.migrate().await?;
 
     assert!(Migrator::get_pending_migrations(db.conn()).await?.is_empty());
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), migrations());
     assert_all_tables_empty(db).await
 }
 
@@ -60,7 +66,7 @@ async fn migrate_again_is_a_no_op(db: &TestDb) -> anyhow::Result<()> {
     db.store.migrate().await?;
     db.store.migrate().await?;
 
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), migrations());
     assert_eq!(guilds::get(db.conn(), GUILD).await?, Some(guild));
     assert_eq!(meetings::get(db.conn(), meeting.id).await?, Some(meeting));
 
@@ -82,7 +88,7 @@ async fn replicas_migrating_at_once_all_succeed(db: &TestDb) -> anyhow::Result<(
     for result in results {
         result?;
     }
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), migrations());
     assert_all_tables_empty(db).await?;
     for replica in replicas {
         replica.close().await?;
@@ -99,13 +105,13 @@ async fn guild_time_zone_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()>
     assert_eq!(guilds::get(db.conn(), GUILD).await?.and_then(|g| g.time_zone).as_deref(), Some("Europe/Paris"));
 
     // Down (through the later migrations): the column goes, the guild stays.
-    Migrator::down(db.conn(), Some(3)).await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 3);
+    Migrator::down(db.conn(), Some(AFTER_TIME_ZONE + 1)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), migrations() - AFTER_TIME_ZONE as usize - 1);
     assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's time_zone column should be gone");
 
     // Up again: the guild comes back with no time zone.
     db.store.migrate().await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS);
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), migrations());
     let back = guilds::get(db.conn(), GUILD).await?.ok_or_else(|| anyhow::anyhow!("guild lost"))?;
     assert_eq!(back.time_zone, None);
     assert_eq!((back.id, back.name), (guild.id, guild.name));
@@ -118,8 +124,8 @@ async fn guild_presence_migrates_down_and_up(db: &TestDb) -> anyhow::Result<()> 
     assert!(!guilds::is_active(db.conn(), GUILD).await?);
 
     // Down (through the event outbox): the columns go, the guild stays.
-    Migrator::down(db.conn(), Some(2)).await?;
-    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), MIGRATIONS - 2);
+    Migrator::down(db.conn(), Some(AFTER_TIME_ZONE)).await?;
+    assert_eq!(Migrator::get_applied_migrations(db.conn()).await?.len(), migrations() - AFTER_TIME_ZONE as usize);
     assert!(EventOutbox::find().count(db.conn()).await.is_err(), "the outbox table should be gone");
     assert!(guilds::get(db.conn(), GUILD).await.is_err(), "the entity's presence columns should be gone");
 

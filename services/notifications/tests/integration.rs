@@ -1,0 +1,8 @@
+//! The notifications service on real NATS JetStream, PostgreSQL and Redis, posting to the
+//! in-process Discord emulator.
+
+mod integration {
+    mod common;
+    mod crash;
+    mod posts;
+}
