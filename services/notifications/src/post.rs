@@ -28,7 +28,8 @@ pub(crate) struct Extra {
 /// Whether `event` posts at all (before any lookup).
 pub(crate) fn posts(event: &MeetingEvent) -> bool {
     match event.kind.as_str() {
-        "scheduled" | "started" | "ended" | "cancelled" => true,
+        "scheduled" | "started" | "ended" | "cancelled" | "reminder" => true,
+        "recording_ready" => event.recording.is_some(),
         "updated" => event.changed_fields.iter().any(|field| ANNOUNCED_FIELDS.contains(&field.as_str())),
         _ => false,
     }
@@ -51,6 +52,13 @@ pub(crate) fn render(event: &MeetingEvent, extra: Extra) -> Option<MessageData> 
             .description("The meeting has started. Use `/meeting join` to get your link.")
             .color(GREEN),
         "ended" => ended(meeting, title, extra),
+        "reminder" => Embed::titled(&format!("Starting soon: {title}"))
+            .description(&starts(meeting).map_or_else(
+                || "The meeting starts soon. Use `/meeting join` to get your link.".to_owned(),
+                |at| format!("Starts {at}. Use `/meeting join` to get your link."),
+            ))
+            .color(BLUE),
+        "recording_ready" => recording(event, title),
         "cancelled" => Embed::titled(&format!("Cancelled: {title}"))
             .description(
                 &starts(meeting)
@@ -69,6 +77,33 @@ fn ended(meeting: &Meeting, title: &str, extra: Extra) -> Embed {
     }
     if let Some(joined) = extra.joined {
         embed = embed.field("Joined", &joined.to_string(), true);
+    }
+    embed
+}
+
+/// The recording of a meeting: its name, length and where to watch it.
+fn recording(event: &MeetingEvent, title: &str) -> Embed {
+    let mut embed = Embed::titled(&format!("Recording ready: {title}")).color(GREEN);
+    let Some(recording) = &event.recording else { return embed };
+    let link = recording.url.trim();
+    // NOTE: only web links are shown; anything else in the notification is not trusted as a link.
+    let description = if link.starts_with("https://") || link.starts_with("http://") {
+        format!("[Watch the recording]({link})")
+    } else {
+        "The recording is ready in Kaltura.".to_owned()
+    };
+    embed = embed.description(&description);
+    if !recording.title.trim().is_empty() {
+        embed = embed.field("Recording", recording.title.trim(), true);
+    }
+    if recording.duration_seconds > 0 {
+        let minutes = recording.duration_seconds.div_ceil(60);
+        let length = if minutes >= 60 {
+            format!("{} h {:02} min", minutes / 60, minutes % 60)
+        } else {
+            format!("{minutes} min")
+        };
+        embed = embed.field("Length", &length, true);
     }
     embed
 }
@@ -181,7 +216,9 @@ mod tests {
         let _trace = kalcord_test_util::trace_init();
         assert!(text("updated", &["description", "custom_fields"], Extra::default()).is_none());
         assert!(text("updated", &["title"], Extra::default()).unwrap().contains("New title"));
-        assert!(text("reminder", &[], Extra::default()).is_none(), "unknown kinds post nothing (yet)");
+        assert!(text("reminder", &[], Extra::default()).unwrap().contains("Starting soon: Weekly sync"));
+        assert!(text("recording_ready", &[], Extra::default()).is_none(), "no recording, no post");
+        assert!(text("mystery", &[], Extra::default()).is_none(), "unknown kinds post nothing");
     }
 
     #[test]

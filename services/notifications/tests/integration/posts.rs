@@ -22,6 +22,8 @@ async fn each_kind_posts_once_to_the_guilds_channel() {
         event("started", seed::GUILD_ID, 1, &[]),
         event("ended", seed::GUILD_ID, 1, &[]),
         event("cancelled", seed::GUILD_ID, 2, &[]),
+        event("reminder", seed::GUILD_ID, 3, &[]),
+        recording_ready(seed::GUILD_ID, 3),
     ];
     for event in &events {
         h.publish(event, false).await;
@@ -38,7 +40,9 @@ async fn each_kind_posts_once_to_the_guilds_channel() {
             "Cancelled: Meeting 2",
             "Ended: Meeting 1",
             "Live now: Meeting 1",
+            "Recording ready: Meeting 3",
             "Scheduled: Meeting 1",
+            "Starting soon: Meeting 3",
             "Updated: Meeting 1"
         ],
         "a description change posts nothing"
@@ -49,12 +53,31 @@ async fn each_kind_posts_once_to_the_guilds_channel() {
     assert!(scheduled.embeds.to_string().contains("<t:1900000000:F>"), "{:?}", scheduled.embeds);
     let ended = find("Ended: Meeting 1").embeds.to_string();
     assert!(ended.contains("45 min") && ended.contains("Joined"), "{ended}");
+    let recording = find("Recording ready: Meeting 3").embeds.to_string();
+    assert!(
+        recording.contains("https://kaltura.example/p/1/play/0_rec") && recording.contains("46 min"),
+        "{recording}"
+    );
+    assert!(find("Starting soon: Meeting 3").embeds.to_string().contains("<t:1900000000:R>"));
     let conn = h.store.connection();
     let sent = notification_posts::get(conn, &events[0].event_id).await.unwrap().unwrap();
     assert_eq!((sent.state, sent.message_id), (PostState::Sent, Some(db(scheduled.message_id))));
     assert_eq!(sent.kind, "scheduled");
     assert!(notification_posts::get(conn, &events[2].event_id).await.unwrap().is_none(), "nothing claimed");
     h.stop().await;
+}
+
+/// A `recording_ready` event as the meetings service publishes it.
+fn recording_ready(guild: u64, n: u32) -> kalcord_proto::v1::MeetingEvent {
+    let mut ready = event("recording_ready", guild, n, &[]);
+    ready.recording = Some(kalcord_proto::v1::Recording {
+        entry_id: "0_rec".to_owned(),
+        title: "Meeting 3 - Recording 1".to_owned(),
+        duration_seconds: 45 * 60 + 30,
+        url: "https://kaltura.example/p/1/play/0_rec".to_owned(),
+        ..kalcord_proto::v1::Recording::default()
+    });
+    ready
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
