@@ -11,7 +11,9 @@ pub mod env;
 pub mod postgres;
 pub mod process;
 
+use std::future::Future;
 use std::sync::Once;
+use std::time::Duration;
 
 /// Installs the process-wide rustls crypto provider (ring) exactly once.
 ///
@@ -45,3 +47,16 @@ pub fn trace_init() -> TraceGuard {
 /// Held for the length of a test; see [`trace_init`].
 #[derive(Debug)]
 pub struct TraceGuard(());
+
+/// Polls `check` every 50 ms until it holds.
+///
+/// # Panics
+///
+/// When it does not hold within 30 s (a test assertion naming `what` was awaited).
+pub async fn eventually<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -10,6 +10,7 @@ use kalcord_bus::{BusBackend, BusConfig, ConsumerSpec, SharedBus};
 use kalcord_discord::gateway::{HEADER_EVENT, HEADER_SEQUENCE, HEADER_SESSION, HEADER_SHARD, STREAM};
 use kalcord_discord_emulator::{DiscordEmulator, EmulatorConfig, GatewayAction, GuildSeed, MemberSeed, UserSeed};
 use kalcord_test_util::distributed::DistributedEnv;
+use kalcord_test_util::eventually;
 use kalcord_test_util::process::Spawned;
 
 const GUILD: u64 = 41_771_983_423_143_937;
@@ -108,14 +109,6 @@ async fn collect(consumer: &mut kalcord_bus::Consumer, want: usize, quiet: Durat
     seen
 }
 
-async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_killed_shard_resumes_and_every_dispatch_arrives_once() {
     let _trace = kalcord_test_util::trace_init();
@@ -135,7 +128,10 @@ async fn a_killed_shard_resumes_and_every_dispatch_arrives_once() {
     // Mid-stream: a burst in flight, then SIGKILL, then more while nothing is connected.
     state.emit_member_updates(GUILD, 300).expect("burst");
     drop(first);
-    wait_for("the emulator to see the connection drop", || state.gateway_sessions().iter().all(|s| !s.connected)).await;
+    eventually("the emulator to see the connection drop", || {
+        std::future::ready(state.gateway_sessions().iter().all(|s| !s.connected))
+    })
+    .await;
     state.emit_member_updates(GUILD, 300).expect("burst");
 
     let second = harness.spawn(&extra).await;
@@ -220,8 +216,10 @@ async fn an_invalid_session_leads_to_a_fresh_identify() {
     let old = state.gateway_sessions().first().map(|session| session.session_id.clone()).expect("a session");
 
     assert_eq!(state.gateway_action(None, &GatewayAction::InvalidSession { resumable: false }), 1);
-    wait_for("a new session", || {
-        state.gateway_sessions().iter().any(|session| session.connected && session.session_id != old)
+    eventually("a new session", || {
+        std::future::ready(
+            state.gateway_sessions().iter().any(|session| session.connected && session.session_id != old),
+        )
     })
     .await;
     assert_eq!(state.identifies().iter().filter(|record| record.accepted).count(), 2);

@@ -97,13 +97,7 @@ fn recording(event: &MeetingEvent, title: &str) -> Embed {
         embed = embed.field("Recording", recording.title.trim(), true);
     }
     if recording.duration_seconds > 0 {
-        let minutes = recording.duration_seconds.div_ceil(60);
-        let length = if minutes >= 60 {
-            format!("{} h {:02} min", minutes / 60, minutes % 60)
-        } else {
-            format!("{minutes} min")
-        };
-        embed = embed.field("Length", &length, true);
+        embed = embed.field("Length", &minutes_text(u64::from(recording.duration_seconds.div_ceil(60))), true);
     }
     embed
 }
@@ -134,8 +128,12 @@ fn duration(meeting: &Meeting) -> Option<String> {
     if start <= 0 || end < start {
         return None;
     }
-    let minutes = (end - start) / 60_000;
-    Some(if minutes >= 60 { format!("{} h {:02} min", minutes / 60, minutes % 60) } else { format!("{minutes} min") })
+    Some(minutes_text(u64::try_from((end - start) / 60_000).unwrap_or(0)))
+}
+
+/// A length in minutes as members read it: `45 min`, `1 h 05 min`.
+fn minutes_text(minutes: u64) -> String {
+    if minutes >= 60 { format!("{} h {:02} min", minutes / 60, minutes % 60) } else { format!("{minutes} min") }
 }
 
 /// Discord's message `nonce` for a post: at most 25 characters, the same for the same key.

@@ -23,6 +23,7 @@ use kalcord_store::entity::MeetingRole;
 use kalcord_store::repo::{guilds, role_mappings};
 use kalcord_test_util::distributed::DistributedEnv;
 use kalcord_test_util::env::{nats_url, redis_url};
+use kalcord_test_util::eventually;
 use sea_orm::{IntoActiveModel as _, Set};
 use serde_json::{Value, json};
 
@@ -512,15 +513,6 @@ async fn start_gateway_shard(h: &Harness) -> tokio::task::JoinHandle<()> {
         .expect("gateway-shard builds");
     let token = h.shutdown.clone();
     tokio::spawn(async move { service.run(token).await.expect("gateway-shard runs") })
-}
-
-/// Polls `check` until it holds (30 s at most).
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
