@@ -152,6 +152,31 @@ fn publish_error(subject: &str, err: &jetstream::context::PublishError) -> BusEr
 }
 
 impl NatsBus {
+    /// Looks the stream up, creating it when missing.
+    ///
+    /// NOTE: services start together and each ensures every stream. When two create the same
+    /// stream at once, JetStream refuses the slower create (a name clash, or "subjects overlap
+    /// with an existing stream", error 10065) although the stream now exists; so a failed
+    /// create is followed by a lookup, and the whole step is tried a few times before it fails.
+    async fn open_stream(&self, config: &stream::Config) -> Result<stream::Stream, BusError> {
+        const ATTEMPTS: u32 = 4;
+        let mut attempt = 1;
+        loop {
+            let err = match self.jetstream.get_or_create_stream(config.clone()).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => err,
+            };
+            if let Ok(stream) = self.jetstream.get_stream(&config.name).await {
+                return Ok(stream);
+            }
+            if attempt == ATTEMPTS {
+                return Err(BusError::broker("create stream", &config.name, err));
+            }
+            tokio::time::sleep(Duration::from_millis(50) * attempt).await;
+            attempt += 1;
+        }
+    }
+
     /// Hands an event to the connection; the returned future resolves to the broker's ack.
     async fn send_event(&self, mut event: Event) -> Result<jetstream::context::PublishAckFuture, BusError> {
         event.message.stamp_trace();
@@ -172,11 +197,7 @@ impl Bus for NatsBus {
     async fn ensure_stream(&self, spec: &StreamSpec) -> Result<(), BusError> {
         let config = self.stream_config(spec);
         let name = config.name.clone();
-        let stream = self
-            .jetstream
-            .get_or_create_stream(config.clone())
-            .await
-            .map_err(|err| BusError::broker("create stream", &name, err))?;
+        let stream = self.open_stream(&config).await?;
         let current = &stream.cached_info().config;
         let differs = current.subjects != config.subjects
             || current.max_age != config.max_age

@@ -1,4 +1,5 @@
 mod integration {
     mod common;
     mod contract;
+    mod startup;
 }
