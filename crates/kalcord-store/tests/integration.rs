@@ -7,6 +7,7 @@ mod cascade;
 mod connect;
 mod constraints;
 mod crud;
+mod meeting_sync;
 mod notification_post;
 mod outbox;
 mod presence;

@@ -3,6 +3,13 @@
 use sea_orm::{Set, entity::prelude::*};
 use serde::{Deserialize, Serialize};
 
+/// Kinds of meeting posts a guild can turn off, in the order members meet them.
+pub const POST_KINDS: [&str; 7] =
+    ["scheduled", "updated", "reminder", "started", "ended", "cancelled", "recording_ready"];
+
+/// Post kinds that mention the guild's mention role: the ones calling members to a meeting.
+pub const MENTIONING_POSTS: [&str; 3] = ["scheduled", "reminder", "started"];
+
 /// A guild (tenant) and its Kaltura settings.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "guild")]
@@ -40,10 +47,33 @@ pub struct Model {
     pub onboarded_at: Option<DateTimeUtc>,
     /// Bus sequence of the last join or removal event applied (later ones only are applied).
     pub presence_seq: Option<i64>,
+    /// Minutes before a scheduled meeting's start its reminder goes out; `None`: the service default.
+    pub reminder_minutes: Option<i32>,
+    /// Role mentioned in posts that call members to a meeting (scheduled, reminder, started).
+    pub mention_role_id: Option<i64>,
+    /// Whether scheduled meetings are mirrored as Discord scheduled events.
+    pub scheduled_events: bool,
+    /// Post kinds not posted, comma-separated (see [`POST_KINDS`]); empty: every kind is posted.
+    pub muted_posts: String,
     /// When the row was created.
     pub created_at: DateTimeUtc,
     /// When the row was last written.
     pub updated_at: DateTimeUtc,
+}
+
+impl Model {
+    /// Whether posts of `kind` are turned off in this guild.
+    #[must_use]
+    pub fn mutes(&self, kind: &str) -> bool {
+        self.muted_posts.split(',').any(|muted| muted.trim() == kind)
+    }
+}
+
+/// `muted_posts` for `muted` kinds: known kinds only, in [`POST_KINDS`] order, comma-separated.
+#[must_use]
+pub fn muted_posts<'a>(muted: impl IntoIterator<Item = &'a str>) -> String {
+    let muted: Vec<&str> = muted.into_iter().collect();
+    POST_KINDS.iter().filter(|kind| muted.contains(kind)).copied().collect::<Vec<_>>().join(",")
 }
 
 /// Relations of `guild`.

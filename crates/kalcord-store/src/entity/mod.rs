@@ -11,6 +11,7 @@ pub mod event_outbox;
 pub mod guild;
 pub mod identity_link;
 pub mod meeting;
+pub mod meeting_sync;
 pub mod notification_post;
 pub mod participant;
 pub mod prelude;

@@ -22,6 +22,8 @@ mod m20261122_000009_guild_bot_presence;
 mod m20261122_000010_create_event_outbox;
 mod m20261122_000011_create_notification_post;
 mod m20261122_000012_meeting_reminders;
+mod m20261207_000001_guild_notification_prefs;
+mod m20261207_000002_create_meeting_sync;
 
 /// Every migration of the kalcord schema, in order. Run it with [`crate::Store::migrate`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_create_event_outbox::Migration),
             Box::new(m20261122_000011_create_notification_post::Migration),
             Box::new(m20261122_000012_meeting_reminders::Migration),
+            Box::new(m20261207_000001_guild_notification_prefs::Migration),
+            Box::new(m20261207_000002_create_meeting_sync::Migration),
         ]
     }
 }

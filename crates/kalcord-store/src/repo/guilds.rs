@@ -244,6 +244,10 @@ fn new_guild(id: i64, name: &str) -> ActiveModel {
         bot_left_at: Set(None),
         onboarded_at: Set(None),
         presence_seq: Set(None),
+        reminder_minutes: Set(None),
+        mention_role_id: Set(None),
+        scheduled_events: Set(true),
+        muted_posts: Set(String::new()),
         ..Default::default()
     }
 }
