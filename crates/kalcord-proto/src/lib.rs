@@ -42,6 +42,8 @@ pub mod subject {
     pub const IDENTITY_SETUP: &str = "identity.setup";
     /// [`crate::v1::TenantRequest`] -> [`crate::v1::TenantReply`].
     pub const IDENTITY_TENANT: &str = "identity.tenant";
+    /// [`crate::v1::NotificationSettingsRequest`] -> [`crate::v1::NotificationSettingsReply`].
+    pub const IDENTITY_NOTIFICATIONS: &str = "identity.notifications";
     /// [`crate::v1::SyncRequest`] -> [`crate::v1::SyncReply`] (`/kaltura sync`; can take many seconds).
     pub const IDENTITY_SYNC: &str = "identity.sync";
 

@@ -51,6 +51,7 @@ impl App {
             subject::IDENTITY_SETUP => self.setup(payload).await,
             subject::IDENTITY_TENANT => self.tenant(payload).await,
             subject::IDENTITY_SYNC => self.sync(payload).await,
+            subject::IDENTITY_NOTIFICATIONS => self.notifications(payload).await,
             other => {
                 tracing::warn!(subject = other, "request on an unexpected subject");
                 Vec::new()

@@ -6,6 +6,7 @@
 mod app;
 mod gateway_events;
 mod join;
+mod notifications;
 mod reply;
 pub mod role;
 mod roles;
@@ -42,6 +43,7 @@ pub const SUBJECTS: &[&str] = &[
     subject::IDENTITY_SETUP,
     subject::IDENTITY_TENANT,
     subject::IDENTITY_SYNC,
+    subject::IDENTITY_NOTIFICATIONS,
 ];
 
 /// Configuration of the `identity` section.

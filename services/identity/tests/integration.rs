@@ -7,6 +7,7 @@ mod integration {
     mod distributed;
     mod gateway;
     mod join;
+    mod notifications;
     mod roles;
     mod setup;
     mod sync;

@@ -8,9 +8,10 @@ use kalcord_discord::response::{Choice, InteractionResponse};
 use kalcord_proto::subject;
 use kalcord_proto::v1::{
     AttachMessageRequest, CreateMeetingRequest, EndMeetingRequest, Error, GetMeetingRequest, Join, JoinReply,
-    JoinRequest, ListMeetingsReply, ListMeetingsRequest, Meeting, MeetingReply, RoleMapping, RoleMappingReply,
-    RoleMappingRequest, SetupRequest, SyncReply, SyncReport, SyncRequest, TenantReply, TenantRequest, TenantSummary,
-    join_reply, meeting_reply, sync_reply,
+    JoinRequest, ListMeetingsReply, ListMeetingsRequest, Meeting, MeetingReply, NotificationSettings,
+    NotificationSettingsReply, NotificationSettingsRequest, RoleMapping, RoleMappingReply, RoleMappingRequest,
+    SetupRequest, SyncReply, SyncReport, SyncRequest, TenantReply, TenantRequest, TenantSummary, join_reply,
+    meeting_reply, sync_reply,
 };
 
 /// Time each service gets to answer.
@@ -236,6 +237,19 @@ impl Services {
     pub async fn tenant(&self, request: &TenantRequest) -> Outcome<TenantSummary> {
         let reply: TenantReply = self.call(subject::IDENTITY_TENANT, request).await?;
         Self::tenant_of(reply)
+    }
+
+    /// `identity.notifications`: the guild's notification settings after the change asked for.
+    ///
+    /// # Errors
+    ///
+    /// The service's refusal, or [`Failure::Busy`].
+    pub async fn notifications(&self, request: &NotificationSettingsRequest) -> Outcome<NotificationSettings> {
+        let reply: NotificationSettingsReply = self.call(subject::IDENTITY_NOTIFICATIONS, request).await?;
+        match present(reply.error) {
+            Some(error) => Err(refused(Some(error))),
+            None => Ok(reply.settings.unwrap_or_default()),
+        }
     }
 
     /// `identity.sync`, given [`SYNC_TIMEOUT`] to answer.

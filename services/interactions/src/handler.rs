@@ -103,6 +103,15 @@ impl Ctx {
         })
     }
 
+    /// A boolean option of the command.
+    #[must_use]
+    pub fn option_bool(&self, name: &str) -> Option<bool> {
+        self.option(name).and_then(|value| match value {
+            CommandOptionValue::Boolean(on) => Some(*on),
+            _ => None,
+        })
+    }
+
     /// A role option of the command.
     #[must_use]
     pub fn option_role(&self, name: &str) -> Option<u64> {

@@ -77,7 +77,18 @@ pub fn meeting() -> CommandDefinition {
     }
 }
 
-/// `/kaltura setup|roles|status|sync`: for server managers only.
+/// Kinds of meeting news a server can mute, as `(label, kind)`.
+const POST_KINDS: &[(&str, &str)] = &[
+    ("Scheduled", "scheduled"),
+    ("Rescheduled or renamed", "updated"),
+    ("Starting soon (reminder)", "reminder"),
+    ("Live now", "started"),
+    ("Ended", "ended"),
+    ("Cancelled", "cancelled"),
+    ("Recording ready", "recording_ready"),
+];
+
+/// `/kaltura setup|roles|notifications|status|sync`: for server managers only.
 #[must_use]
 pub fn kaltura() -> CommandDefinition {
     CommandDefinition {
@@ -113,6 +124,23 @@ pub fn kaltura() -> CommandDefinition {
                         vec![CommandOption::role("role", "Discord role to unmap").required()],
                     ),
                     CommandOption::subcommand("list", "Show the role mapping", Vec::new()),
+                ],
+            ),
+            CommandOption::subcommand(
+                "notifications",
+                "Choose where meeting news is posted and who is pinged (no options: show the settings)",
+                vec![
+                    CommandOption::channel("channel", "Where meeting news is posted", TEXT_CHANNELS),
+                    CommandOption::role("mention", "Role pinged when a meeting is scheduled, about to start or live"),
+                    CommandOption::boolean("no_mention", "Stop pinging a role"),
+                    CommandOption::integer(
+                        "reminder_minutes",
+                        "How many minutes before a scheduled meeting to post its reminder (0: default)",
+                    )
+                    .range(0, 10_080),
+                    CommandOption::boolean("scheduled_events", "Show scheduled meetings as Discord events"),
+                    CommandOption::string("mute", "Stop posting one kind of news").choices(POST_KINDS),
+                    CommandOption::string("unmute", "Post one kind of news again").choices(POST_KINDS),
                 ],
             ),
             CommandOption::subcommand("status", "Show the connection and service health", Vec::new()),

@@ -106,6 +106,12 @@ impl CommandOption {
         Self::new(option_kind::INTEGER, name, description)
     }
 
+    /// A true/false option.
+    #[must_use]
+    pub fn boolean(name: &str, description: &str) -> Self {
+        Self::new(option_kind::BOOLEAN, name, description)
+    }
+
     /// A channel option limited to `types`.
     #[must_use]
     pub fn channel(name: &str, description: &str, types: &[u8]) -> Self {

@@ -53,6 +53,7 @@ fn definitions_respect_discord_rules() {
             "meeting end",
             "kaltura setup",
             "kaltura roles",
+            "kaltura notifications",
             "kaltura status",
             "kaltura sync"
         ]

@@ -399,6 +399,59 @@ pub struct TenantReply {
     #[prost(message, optional, tag = "2")]
     pub error: ::core::option::Option<Error>,
 }
+/// A guild's meeting posts: where they go, which kinds, who is mentioned, how early reminders go
+/// out, and whether scheduled meetings become Discord scheduled events.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NotificationSettings {
+    /// Channel posts go to; 0: none (nothing is posted).
+    #[prost(uint64, tag = "1")]
+    pub channel_id: u64,
+    /// Role mentioned in the scheduled, reminder and started posts; 0: none.
+    #[prost(uint64, tag = "2")]
+    pub mention_role_id: u64,
+    /// Minutes before a scheduled meeting's start its reminder goes out; 0: the service default
+    /// (`meetings.reminder_lead`, 15 minutes unless the operator changed it).
+    #[prost(uint32, tag = "3")]
+    pub reminder_minutes: u32,
+    /// Whether scheduled meetings are mirrored as Discord scheduled events.
+    #[prost(bool, tag = "4")]
+    pub scheduled_events: bool,
+    /// Post kinds turned off, among: scheduled, updated, reminder, started, ended, cancelled,
+    /// recording_ready.
+    #[prost(string, repeated, tag = "5")]
+    pub muted_posts: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+/// `identity.notifications` (`/kaltura notifications`): the guild's notification settings, after
+/// applying whatever the request sets (a change needs Manage Server; an empty request only reads).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NotificationSettingsRequest {
+    #[prost(message, optional, tag = "1")]
+    pub actor: ::core::option::Option<Actor>,
+    #[prost(uint64, optional, tag = "2")]
+    pub channel_id: ::core::option::Option<u64>,
+    /// 0 stops mentioning a role.
+    #[prost(uint64, optional, tag = "3")]
+    pub mention_role_id: ::core::option::Option<u64>,
+    /// 1 to 10080 minutes; 0 goes back to the service default.
+    #[prost(uint32, optional, tag = "4")]
+    pub reminder_minutes: ::core::option::Option<u32>,
+    #[prost(bool, optional, tag = "5")]
+    pub scheduled_events: ::core::option::Option<bool>,
+    /// Post kinds to turn off.
+    #[prost(string, repeated, tag = "6")]
+    pub mute: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Post kinds to turn back on.
+    #[prost(string, repeated, tag = "7")]
+    pub unmute: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+/// Answer of identity.notifications.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NotificationSettingsReply {
+    #[prost(message, optional, tag = "1")]
+    pub settings: ::core::option::Option<NotificationSettings>,
+    #[prost(message, optional, tag = "2")]
+    pub error: ::core::option::Option<Error>,
+}
 /// `identity.sync` (`/kaltura sync`, needs Manage Server): reads every member of the actor's guild
 /// from Discord (pages of 1000), counts them by the meeting role each would get now, and removes
 /// the mappings of Discord roles that no longer exist. One sync per guild runs at a time.

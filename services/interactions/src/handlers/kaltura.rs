@@ -8,7 +8,8 @@ use kalcord_discord::permission::Permissions;
 use kalcord_discord::response::{Component, InteractionResponse, TextInput};
 use kalcord_proto::subject;
 use kalcord_proto::v1::{
-    MeetingRole, RoleMapping, RoleMappingRequest, SetupRequest, SyncReport, SyncRequest, TenantSummary,
+    MeetingRole, NotificationSettings, NotificationSettingsRequest, RoleMapping, RoleMappingRequest, SetupRequest,
+    SyncReport, SyncRequest, TenantSummary,
 };
 
 use super::{actor_of, services};
@@ -187,6 +188,88 @@ pub async fn roles_list(ctx: Ctx) -> Outcome {
     Ok(mapping_text("", &mappings))
 }
 
+/// `/kaltura notifications [channel] [mention] [no_mention] [reminder_minutes] [scheduled_events]
+/// [mute] [unmute]`: changes what is given (Manage Server), then shows the settings.
+pub async fn notifications(ctx: Ctx) -> Outcome {
+    let actor = actor_of(&ctx).await?;
+    let mention_role_id = match (ctx.option_role("mention"), ctx.option_bool("no_mention")) {
+        (Some(_), Some(true)) => return Err(Failure::say("Pick a role to ping, or stop pinging one, not both.")),
+        (Some(role), _) => Some(role),
+        (None, Some(true)) => Some(0),
+        (None, _) => None,
+    };
+    let request = NotificationSettingsRequest {
+        actor: Some(actor),
+        channel_id: ctx.option_channel("channel"),
+        mention_role_id,
+        reminder_minutes: ctx.option_i64("reminder_minutes").and_then(|minutes| u32::try_from(minutes).ok()),
+        scheduled_events: ctx.option_bool("scheduled_events"),
+        mute: ctx.option_str("mute").map(str::to_owned).into_iter().collect(),
+        unmute: ctx.option_str("unmute").map(str::to_owned).into_iter().collect(),
+    };
+    let changing = request.channel_id.is_some()
+        || request.mention_role_id.is_some()
+        || request.reminder_minutes.is_some()
+        || request.scheduled_events.is_some()
+        || !request.mute.is_empty()
+        || !request.unmute.is_empty();
+    if changing {
+        manage_server(&ctx, "change where meeting news is posted")?;
+    }
+    let settings = services(&ctx).notifications(&request).await?;
+    let headline = if changing { "Saved." } else { "" };
+    Ok(InteractionResponse::ephemeral(&notifications_text(headline, &settings)))
+}
+
+/// Post kinds as members read them.
+fn post_label(kind: &str) -> &str {
+    match kind {
+        "scheduled" => "scheduled",
+        "updated" => "rescheduled or renamed",
+        "reminder" => "starting soon",
+        "started" => "live now",
+        "ended" => "ended",
+        "cancelled" => "cancelled",
+        "recording_ready" => "recording ready",
+        other => other,
+    }
+}
+
+/// What `/kaltura notifications` shows.
+#[must_use]
+pub fn notifications_text(headline: &str, settings: &NotificationSettings) -> String {
+    let mut text = headline.to_owned();
+    text.push_str("\n**Meeting news**");
+    if settings.channel_id == 0 {
+        text.push_str("\nChannel: none, so nothing is posted. Pick one with the `channel` option.");
+    } else {
+        let _ = write!(text, "\nChannel: <#{}>", settings.channel_id);
+    }
+    let muted: Vec<&str> = settings.muted_posts.iter().map(|kind| post_label(kind)).collect();
+    if muted.is_empty() {
+        text.push_str("\nPosts: every kind");
+    } else {
+        let _ = write!(text, "\nPosts: all but {}", muted.join(", "));
+    }
+    if settings.mention_role_id == 0 {
+        text.push_str("\nPings: nobody");
+    } else {
+        let _ = write!(
+            text,
+            "\nPings: <@&{}> when a meeting is scheduled, about to start or live",
+            settings.mention_role_id
+        );
+    }
+    if settings.reminder_minutes == 0 {
+        text.push_str("\nReminder: the default time before the start (15 minutes unless the operator changed it)");
+    } else {
+        let _ = write!(text, "\nReminder: {} minutes before the start", settings.reminder_minutes);
+    }
+    let events = if settings.scheduled_events { "shown as Discord events" } else { "not shown as Discord events" };
+    let _ = write!(text, "\nScheduled meetings: {events}");
+    text.trim_start().to_owned()
+}
+
 /// `/kaltura sync`: reads every member from Discord (identity.sync, which can take many seconds:
 /// the interaction is deferred and this answer edits the deferral) and reports the counts.
 pub async fn sync(ctx: Ctx) -> Outcome {
@@ -240,9 +323,35 @@ pub fn sync_text(report: &SyncReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use kalcord_proto::v1::SyncReport;
+    use kalcord_proto::v1::{NotificationSettings, SyncReport};
 
-    use super::sync_text;
+    use super::{notifications_text, sync_text};
+
+    #[test]
+    fn notification_settings_read_naturally() {
+        let fresh = NotificationSettings { scheduled_events: true, ..NotificationSettings::default() };
+        let text = notifications_text("", &fresh);
+        assert!(text.starts_with("**Meeting news**\nChannel: none, so nothing is posted."), "{text}");
+        assert!(
+            text.contains("Posts: every kind")
+                && text.contains("Pings: nobody")
+                && text.contains("shown as Discord events")
+        );
+        let set = NotificationSettings {
+            channel_id: 7,
+            mention_role_id: 9,
+            reminder_minutes: 30,
+            scheduled_events: false,
+            muted_posts: vec!["updated".to_owned(), "recording_ready".to_owned()],
+        };
+        let text = notifications_text("Saved.", &set);
+        assert!(text.starts_with("Saved.\n**Meeting news**\nChannel: <#7>"), "{text}");
+        assert!(text.contains("Posts: all but rescheduled or renamed, recording ready"), "{text}");
+        assert!(
+            text.contains("Pings: <@&9>") && text.contains("30 minutes before") && text.contains("not shown"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn sync_counts_read_naturally() {

@@ -50,6 +50,7 @@ pub fn registry() -> Registry {
         .with("command:kaltura roles unmap", Func(kaltura::roles_unmap))
         .with("command:kaltura roles list", Func(kaltura::roles_list))
         .with("command:kaltura sync", Func(kaltura::sync))
+        .with("command:kaltura notifications", Func(kaltura::notifications))
         .with("command:meeting start", Func(meeting::start))
         .with("command:meeting schedule", Func(meeting::schedule))
         .with("command:meeting join", Func(meeting::join_command))
