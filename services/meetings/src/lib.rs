@@ -58,7 +58,8 @@ pub struct Config {
     /// How often the outbox is swept for events not published yet (e.g. written by a replica
     /// that stopped before publishing them).
     pub outbox_sweep: Duration,
-    /// How long before a scheduled meeting's start its reminder is sent; zero sends none.
+    /// How long before a scheduled meeting's start its reminder is sent, in guilds that chose no
+    /// lead of their own; zero reminds only the guilds that chose one.
     pub reminder_lead: Duration,
     /// How often the store is polled for meetings due a reminder.
     pub reminder_poll: Duration,
@@ -104,7 +105,7 @@ impl Section for Config {
             reminder_lead: r.duration(
                 "reminder_lead",
                 defaults.reminder_lead,
-                "How long before a scheduled meeting's start its reminder event is sent (0s: no reminders).",
+                "How long before a scheduled meeting's start its reminder event is sent, unless the server chose its own lead with /kaltura notifications (0s: only servers that chose one get reminders).",
             ),
             reminder_poll: r.duration(
                 "reminder_poll",
@@ -242,8 +243,7 @@ impl Service for Meetings {
 #[tracing::instrument(name = "reminders", skip_all)]
 async fn remind(api: Arc<MeetingsApi>, lead: Duration, poll: Duration, stop: CancellationToken) {
     if lead.is_zero() {
-        tracing::info!("meeting reminders are off (meetings.reminder_lead = 0s)");
-        return;
+        tracing::info!("meeting reminders go out only in servers that chose a lead (meetings.reminder_lead = 0s)");
     }
     loop {
         match api.send_due_reminders(kalcord_store::now(), lead).await {

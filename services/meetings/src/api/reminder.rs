@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use kalcord_store::StoreError;
-use kalcord_store::entity::{MeetingStatus, meeting};
+use kalcord_store::entity::{MeetingStatus, guild, meeting};
 use kalcord_store::repo::meetings;
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait as _, EntityTrait as _, IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _, Set,
     TransactionTrait as _,
@@ -23,26 +24,70 @@ use crate::event::{self, Change, EventKind};
 /// Most reminders written per poll.
 const REMINDER_BATCH: u64 = 50;
 
+/// Which guilds a lead time applies to.
+#[derive(Clone, Copy, Debug)]
+enum Guilds {
+    /// Guilds that chose no lead of their own (the service default applies).
+    Default,
+    /// Guilds that chose this many minutes.
+    Minutes(i32),
+}
+
 impl MeetingsApi {
-    /// Writes the reminder of every scheduled meeting starting within `lead` of `now` and not
-    /// reminded yet; returns how many this call wrote. A meeting another replica reminded
-    /// first is skipped.
+    /// Writes the reminder of every scheduled meeting starting within its guild's lead time of
+    /// `now` and not reminded yet; returns how many this call wrote. A guild's own lead
+    /// (`/kaltura notifications reminder_minutes`) wins over `default_lead`; a zero default
+    /// reminds only the guilds that chose a lead. A meeting another replica reminded first is
+    /// skipped.
     ///
     /// # Errors
     ///
     /// When the store fails; reminders written before the failure stay written.
-    pub async fn send_due_reminders(&self, now: DateTime<Utc>, lead: Duration) -> Result<u64, StoreError> {
+    pub async fn send_due_reminders(&self, now: DateTime<Utc>, default_lead: Duration) -> Result<u64, StoreError> {
+        let chosen: Vec<i32> = guild::Entity::find()
+            .select_only()
+            .column(guild::Column::ReminderMinutes)
+            .distinct()
+            .filter(guild::Column::ReminderMinutes.gt(0))
+            .into_tuple::<Option<i32>>()
+            .all(self.store.connection())
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut sent = 0;
+        if !default_lead.is_zero() {
+            sent += self.remind_within(now, default_lead, Guilds::Default).await?;
+        }
+        for minutes in chosen {
+            let lead = Duration::from_secs(u64::try_from(minutes).unwrap_or_default() * 60);
+            sent += self.remind_within(now, lead, Guilds::Minutes(minutes)).await?;
+        }
+        if sent > 0 {
+            self.wake_relay();
+        }
+        Ok(sent)
+    }
+
+    /// Reminds the due meetings of `guilds`, whose lead is `lead`.
+    async fn remind_within(&self, now: DateTime<Utc>, lead: Duration, guilds: Guilds) -> Result<u64, StoreError> {
         use meeting::Column;
 
         let horizon = TimeDelta::from_std(lead)
             .ok()
             .and_then(|lead| now.checked_add_signed(lead))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let mut of_guilds = Query::select().column(guild::Column::Id).from(guild::Entity).to_owned();
+        match guilds {
+            Guilds::Default => of_guilds.and_where(guild::Column::ReminderMinutes.is_null()),
+            Guilds::Minutes(minutes) => of_guilds.and_where(guild::Column::ReminderMinutes.eq(minutes)),
+        };
         let due = meeting::Entity::find()
             .filter(Column::Status.eq(MeetingStatus::Scheduled))
             .filter(Column::ReminderSentAt.is_null())
             .filter(Column::ScheduledStart.gt(now))
             .filter(Column::ScheduledStart.lte(horizon))
+            .filter(Column::GuildId.in_subquery(of_guilds))
             .order_by_asc(Column::ScheduledStart)
             .limit(REMINDER_BATCH)
             .all(self.store.connection())
@@ -53,9 +98,6 @@ impl MeetingsApi {
             if self.remind(model, now, lead_seconds).await? {
                 sent += 1;
             }
-        }
-        if sent > 0 {
-            self.wake_relay();
         }
         Ok(sent)
     }

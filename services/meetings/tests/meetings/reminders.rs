@@ -100,3 +100,59 @@ async fn reminders_fire_once_across_restarts_on_postgres() {
     let _trace = kalcord_test_util::trace_init();
     reminders_fire_once_across_restarts(true).await;
 }
+
+/// The reminder poll on a controlled clock: each guild is reminded at its own lead time (a
+/// guild's `/kaltura notifications` choice, else the service default), not a poll earlier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_guild_is_reminded_at_its_own_lead() {
+    use kalcord_meetings::MeetingsApi;
+    use kalcord_store::repo::guilds;
+
+    let _trace = kalcord_test_util::trace_init();
+    let h = Harness::new().await;
+    // NOTE: ten days ahead, beyond any lead: the service's own poll (real clock) never fires them.
+    let start = Utc::now() + TimeDelta::days(10);
+    let create = |guild: u64, key: &str| CreateMeetingRequest {
+        scheduled_start_unix_ms: start.timestamp_millis(),
+        ..create_request(guild, HOST, key, "Exam review")
+    };
+    let chosen = meeting(&h.create(create(GUILD_A, "lead-a")).await).clone();
+    let default = meeting(&h.create(create(crate::common::GUILD_B, "lead-b")).await).clone();
+    let row = guilds::get(h.store.connection(), i64::try_from(GUILD_A).unwrap()).await.unwrap().unwrap();
+    let mut changes = row.into_active_model();
+    changes.reminder_minutes = Set(Some(30));
+    guilds::update(h.store.connection(), changes).await.unwrap();
+
+    let common = kalcord_runtime::CommonConfig::defaults();
+    let tenants = kalcord_tenant::Tenants::open(&common.kaltura, &common.secrets, h.store.clone()).unwrap();
+    let api = MeetingsApi::new(h.bus.clone(), h.store.clone(), tenants, Duration::from_secs(1));
+    let at = |minutes_before: i64| start - TimeDelta::minutes(minutes_before);
+    let reminded = |id: String| {
+        let store = h.store.clone();
+        async move {
+            let row = meetings::get(store.connection(), Uuid::parse_str(&id).unwrap()).await.unwrap().unwrap();
+            row.reminder_sent_at
+        }
+    };
+
+    assert_eq!(api.send_due_reminders(at(31), LEAD).await.unwrap(), 0, "31 minutes before: nobody");
+    assert_eq!(api.send_due_reminders(at(29), LEAD).await.unwrap(), 1, "29 minutes before: the 30-minute guild");
+    assert_eq!(reminded(chosen.id.clone()).await, Some(at(29)));
+    assert_eq!(reminded(default.id.clone()).await, None);
+    assert_eq!(api.send_due_reminders(at(16), LEAD).await.unwrap(), 0, "16 minutes before: not the default yet");
+    assert_eq!(api.send_due_reminders(at(14), LEAD).await.unwrap(), 1, "14 minutes before: the default guild");
+    assert_eq!(reminded(default.id.clone()).await, Some(at(14)));
+    assert_eq!(api.send_due_reminders(at(1), LEAD).await.unwrap(), 0, "each once");
+    // A zero default reminds only the guilds that chose a lead.
+    let later = meeting(
+        &h.create(CreateMeetingRequest {
+            scheduled_start_unix_ms: start.timestamp_millis(),
+            ..create_request(crate::common::GUILD_B, HOST, "lead-c", "Office hours")
+        })
+        .await,
+    )
+    .clone();
+    assert_eq!(api.send_due_reminders(at(5), Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(reminded(later.id).await, None);
+    h.stop().await;
+}
