@@ -10,7 +10,6 @@ mod fallback;
 pub mod handler;
 pub mod handlers;
 pub mod route;
-pub mod view;
 pub mod when;
 
 use std::sync::Arc;

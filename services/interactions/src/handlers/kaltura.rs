@@ -15,7 +15,7 @@ use kalcord_proto::v1::{
 use super::{actor_of, services};
 use crate::client::{Failure, Outcome};
 use crate::handler::Ctx;
-use crate::view::role_label;
+use kalcord_view::role_label;
 
 /// Modal field ids.
 const PARTNER_ID: &str = "partner_id";

@@ -16,8 +16,8 @@ use kalcord_proto::v1::{
 use super::{actor_of, services};
 use crate::client::{Failure, Outcome};
 use crate::handler::Ctx;
-use crate::view::{announcement, ended, kind_of, meeting_embed, role_label, short_id, stamp, start_ms, status_label};
 use crate::when::{parse_duration, parse_when, uses_zone};
+use kalcord_view::{announcement, ended, kind_of, meeting_embed, role_label, short_id, stamp, start_ms, status_label};
 
 /// Meetings members can still join.
 const OPEN: [MeetingStatus; 2] = [MeetingStatus::Live, MeetingStatus::Scheduled];

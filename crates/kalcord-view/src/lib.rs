@@ -1,4 +1,7 @@
-//! How meetings look in Discord: announcement embeds, their buttons, labels.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+#![warn(clippy::pedantic, missing_docs)]
 
 use kalcord_discord::custom_id::CustomId;
 use kalcord_discord::response::{ButtonStyle, Component, Embed, MessageData};
@@ -138,4 +141,45 @@ pub fn ended(meeting: &Meeting) -> MessageData {
 #[must_use]
 pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meeting(status: MeetingStatus) -> Meeting {
+        Meeting {
+            id: "0190f7a4-1c2b-7d3e-8f40-123456789abc".to_owned(),
+            title: "Maths 101".to_owned(),
+            status: status.into(),
+            scheduled_start_unix_ms: 1_800_000_000_000,
+            ..Meeting::default()
+        }
+    }
+
+    fn labels(message: &MessageData) -> Vec<String> {
+        let json = serde_json::to_value(message).unwrap();
+        json["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .map(|button| button["label"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_buttons_follow_the_status() {
+        let _trace = kalcord_test_util::trace_init();
+        assert_eq!(labels(&announcement(&meeting(MeetingStatus::Scheduled))), ["Join", "Cancel"]);
+        assert_eq!(labels(&announcement(&meeting(MeetingStatus::Live))), ["Join", "End"]);
+        for over in [MeetingStatus::Ended, MeetingStatus::Cancelled] {
+            let message = announcement(&meeting(over));
+            assert!(labels(&message).is_empty(), "{over:?} has no buttons");
+            let json = serde_json::to_value(&message).unwrap();
+            assert_eq!(json["components"], serde_json::json!([]), "an edit removes the old buttons");
+        }
+        let cancelled = serde_json::to_string(&ended(&meeting(MeetingStatus::Cancelled))).unwrap();
+        assert!(cancelled.contains("Maths 101 (cancelled)") && cancelled.contains("was cancelled"), "{cancelled}");
+    }
 }
