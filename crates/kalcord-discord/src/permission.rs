@@ -93,8 +93,11 @@ pub const BOT_PERMISSION_REASONS: &[(Permissions, &str, &str)] = &[
         "post meeting announcements, reminders and recordings in the notification channel",
     ),
     (Permissions::EMBED_LINKS, "Embed Links", "show meeting announcements as embeds with their join links and buttons"),
-    (Permissions::MANAGE_EVENTS, "Manage Events", "edit and cancel the Discord Scheduled Event mirroring each meeting"),
-    (Permissions::CREATE_EVENTS, "Create Events", "create a Discord Scheduled Event for each scheduled meeting"),
+    (
+        Permissions::CREATE_EVENTS,
+        "Create Events",
+        "create, update and cancel the Discord Scheduled Event mirroring each scheduled meeting (the bot's own events only, so Manage Events is not needed)",
+    ),
 ];
 
 /// The union of [`BOT_PERMISSION_REASONS`].
@@ -289,6 +292,6 @@ mod tests {
         assert!(Permissions::parse("32").contains(Permissions::MANAGE_GUILD));
         assert!(!Permissions::parse("2048").contains(Permissions::MANAGE_GUILD));
         assert!(!Permissions::parse("garbage").contains(Permissions::SEND_MESSAGES));
-        assert_eq!(BOT_PERMISSIONS.to_wire(), (1024 + 2048 + 16384 + (1u64 << 33) + (1u64 << 44)).to_string());
+        assert_eq!(BOT_PERMISSIONS.to_wire(), (1024 + 2048 + 16384 + (1u64 << 44)).to_string());
     }
 }

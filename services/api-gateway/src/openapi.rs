@@ -95,7 +95,7 @@ fn invite_schema() -> Value {
         "type": "object", "required": ["url", "permissions", "scopes", "reasons"],
         "properties": {
             "url": {"type": "string", "format": "uri"},
-            "permissions": {"type": "string", "description": "The permissions bitfield, decimal.", "example": "17600775998464"},
+            "permissions": {"type": "string", "description": "The permissions bitfield, decimal.", "example": "17592186063872"},
             "scopes": {"type": "array", "items": {"type": "string"}, "example": ["bot", "applications.commands"]},
             "reasons": {"type": "array", "items": {
                 "type": "object", "required": ["permission", "bit", "why"],

@@ -56,9 +56,9 @@ async fn invite_explains_every_permission_of_the_url() {
     let body: serde_json::Value = test::read_body_json(response).await;
     assert_eq!(
         body["url"],
-        "https://discord.com/oauth2/authorize?client_id=4242&scope=bot%20applications.commands&permissions=17600775998464"
+        "https://discord.com/oauth2/authorize?client_id=4242&scope=bot%20applications.commands&permissions=17592186063872"
     );
-    assert_eq!(body["permissions"], "17600775998464");
+    assert_eq!(body["permissions"], "17592186063872");
     assert_eq!(body["scopes"], serde_json::json!(["bot", "applications.commands"]));
     let reasons = body["reasons"].as_array().unwrap();
     let bits: u64 = reasons.iter().map(|r| 1u64 << r["bit"].as_u64().unwrap()).sum();

@@ -11,8 +11,8 @@ use kalcord_test_util::process::binary;
 use serde_json::Value;
 
 const GUILD_COMMANDS_ROUTE: &str = "/applications/{application_id}/guilds/{guild_id}/commands";
-/// What `kalcord discord invite-url` asks for (VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS, MANAGE_EVENTS, ...).
-const BOT_PERMISSIONS: &str = "17600775998464";
+/// What `kalcord discord invite-url` asks for (VIEW_CHANNEL, SEND_MESSAGES, EMBED_LINKS, CREATE_EVENTS).
+const BOT_PERMISSIONS: &str = "17592186063872";
 
 async fn emulator() -> DiscordEmulator {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fidelity/discord");
