@@ -13,6 +13,7 @@ pub mod invite;
 pub mod meetings;
 pub mod oauth;
 pub mod openapi;
+mod service;
 mod status;
 pub mod token;
 pub mod webhook;
