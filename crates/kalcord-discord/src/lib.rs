@@ -15,4 +15,4 @@ pub mod permission;
 pub mod response;
 pub mod signature;
 
-pub use config::DiscordConfig;
+pub use config::{DiscordConfig, LOCATION_MAX_CHARS, launch_path};

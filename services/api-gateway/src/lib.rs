@@ -5,14 +5,17 @@
 
 mod body;
 mod config;
+mod cookie;
 pub mod discord;
 mod error;
 mod http_metrics;
 pub mod interactions;
 pub mod invite;
+pub mod launch;
 pub mod meetings;
 pub mod oauth;
 pub mod openapi;
+mod service;
 mod status;
 pub mod token;
 pub mod webhook;
@@ -149,6 +152,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "DELETE", path: "/api/v1/meetings/{id}", handler: || web::route().to(meetings::cancel) },
     Route { method: "GET", path: "/oauth2/login", handler: || web::route().to(oauth::login) },
     Route { method: "GET", path: "/oauth2/callback", handler: || web::route().to(oauth::callback) },
+    Route { method: "GET", path: "/m/{guild_id}/{meeting_id}", handler: || web::route().to(launch::get_launch) },
     Route { method: "POST", path: "/interactions", handler: || web::route().to(interactions::post_interactions) },
     Route { method: "POST", path: "/webhooks/kaltura/{tenant}", handler: || web::route().to(webhook::post_kaltura) },
 ];

@@ -12,18 +12,19 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, SecondsFormat, Utc};
-use kalcord_bus::BusExt as _;
 use kalcord_discord::egress::{EgressError, Method};
 use kalcord_proto::subject;
 use kalcord_proto::v1::{
-    Actor, CreateMeetingRequest, EndMeetingRequest, Error as BusReplyError, GetMeetingRequest, ListMeetingsReply,
-    ListMeetingsRequest, Meeting, MeetingKind, MeetingReply, MeetingStatus, UpdateMeetingRequest, meeting_reply,
+    Actor, CreateMeetingRequest, EndMeetingRequest, GetMeetingRequest, ListMeetingsReply, ListMeetingsRequest, Meeting,
+    MeetingKind, MeetingReply, MeetingStatus, UpdateMeetingRequest, meeting_reply,
 };
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::discord::DiscordError;
-use crate::error::{ApiError, Code, ErrorCode as _};
+use crate::error::{ApiError, Code};
+pub use crate::service::bus_reply_error;
+use crate::service::request_reply;
 use crate::token::{Claims, TokenError};
 
 /// Largest JSON body accepted by the REST API.
@@ -33,8 +34,6 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 const MAX_IDEMPOTENCY_KEY: usize = 160;
 /// Largest page.
 const MAX_LIMIT: u32 = 100;
-/// What clients are told to wait when Kaltura or a service is down.
-const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Unix milliseconds as RFC 3339 (UTC, seconds precision unless the instant has milliseconds).
 #[must_use]
@@ -268,39 +267,13 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> a
     error.into()
 }
 
-/// Maps the meetings service's error to HTTP.
-#[must_use]
-pub fn bus_reply_error(error: &BusReplyError) -> ApiError {
-    let message = error.message.clone();
-    match error.code.as_str() {
-        "invalid" => ApiError::new(Code::INVALID, message).with_field(error.field.clone()),
-        "forbidden" => ApiError::new(Code::FORBIDDEN, message),
-        "not_found" => ApiError::new(Code::NOT_FOUND, message),
-        "conflict" => ApiError::new(Code::CONFLICT, message),
-        "not_configured" => ApiError::new(Code::GUILD_NOT_CONFIGURED, message),
-        "kaltura_unavailable" => {
-            ApiError::new(Code::KALTURA_UNAVAILABLE, message).with_retry_after(RETRY_AFTER_SECONDS)
-        }
-        "kaltura_refused" => ApiError::new(Code::KALTURA_REFUSED, message),
-        other => {
-            tracing::warn!(code = other, "meetings service failed");
-            ApiError::new(Code::INTERNAL, "the meetings service failed; try again later")
-        }
-    }
-}
-
-fn bus_error(err: &kalcord_bus::BusError) -> ApiError {
-    let code = err.error_code();
-    tracing::warn!(error = %err, "meetings service unavailable");
-    if code == Code::SERVICE_UNAVAILABLE {
-        ApiError::new(code, "the meetings service did not answer; try again").with_retry_after(1)
-    } else {
-        ApiError::new(code, "the meetings service answered something unexpected")
-    }
-}
-
 /// The acting member in `guild_id`, or 404 when the token does not list the guild.
-async fn actor(state: &AppState, claims: &Claims, guild_id: u64) -> Result<Actor, ApiError> {
+///
+/// # Errors
+///
+/// 404 `not_found` for a guild the token does not list or a member Discord does not know,
+/// 503 `not_configured` without the bot token, 502 `discord_unavailable`.
+pub(crate) async fn actor(state: &AppState, claims: &Claims, guild_id: u64) -> Result<Actor, ApiError> {
     if !claims.in_guild(guild_id) {
         return Err(not_found());
     }
@@ -362,12 +335,7 @@ async fn call<Q: prost::Message>(
     request: &Q,
     guild_id: u64,
 ) -> Result<(Meeting, bool), ApiError> {
-    let reply: MeetingReply = state
-        .deps
-        .bus
-        .request_proto(subject, request, state.config.request_timeout)
-        .await
-        .map_err(|err| bus_error(&err))?;
+    let reply: MeetingReply = request_reply(state, subject, request).await?;
     match reply.result {
         Some(meeting_reply::Result::Meeting(meeting)) if meeting.guild_id == guild_id => Ok((meeting, reply.replayed)),
         Some(meeting_reply::Result::Meeting(_)) => Err(not_found()),
@@ -503,12 +471,7 @@ pub async fn list(
         channel_id: channel_id.unwrap_or(0),
     };
     request.actor = Some(actor(&state, &auth.0, guild_id).await?);
-    let reply: ListMeetingsReply = state
-        .deps
-        .bus
-        .request_proto(subject::MEETINGS_LIST, &request, state.config.request_timeout)
-        .await
-        .map_err(|err| bus_error(&err))?;
+    let reply: ListMeetingsReply = request_reply(&state, subject::MEETINGS_LIST, &request).await?;
     if let Some(error) = reply.error.filter(|error| !error.code.is_empty()) {
         return Err(bus_reply_error(&error));
     }

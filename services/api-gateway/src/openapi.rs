@@ -89,6 +89,36 @@ fn meeting_paths() -> (Value, Value) {
     (collection, item)
 }
 
+/// The launch page a meeting's scheduled event links to.
+fn launch_path() -> Value {
+    let page = |description: &str| json!({"description": description, "content": {"text/html": {"schema": {"type": "string"}}}});
+    json!({"get": {
+        "operationId": "launchMeeting", "summary": "Open a meeting in Kaltura as the signed-in member (an HTML page)", "tags": ["meetings"],
+        "security": [{"session": []}, {}],
+        "parameters": [
+            {"name": "guild_id", "in": "path", "required": true, "description": "Guild (server) id.", "schema": {"$ref": "#/components/schemas/Snowflake"}},
+            {"name": "meeting_id", "in": "path", "required": true, "description": "Meeting id.", "schema": {"type": "string", "format": "uuid"}}
+        ],
+        "responses": {
+            "302": {
+                "description": "With a valid session: to the member's own, short-lived Kaltura launch URL (never cached, no referrer). Without one: to `/oauth2/login?next=…`.",
+                "headers": {
+                    "Location": {"schema": {"type": "string"}},
+                    "Cache-Control": {"schema": {"type": "string", "enum": ["no-store"]}},
+                    "Referrer-Policy": {"schema": {"type": "string", "enum": ["no-referrer"]}}
+                }
+            },
+            "400": page("The path is not a guild id and a meeting id, or the identity service found the request invalid."),
+            "403": page("Not a member of the server, or the member may not join."),
+            "404": page("No such meeting in this server."),
+            "409": page("The meeting ended, was cancelled or has no room yet, or the server is not linked to Kaltura."),
+            "500": page("Unexpected failure."),
+            "502": page("Kaltura refused or answered an unexpected link."),
+            "503": page("Discord, the identity service or Kaltura did not answer (Retry-After), or sign-in or the bot token is not configured.")
+        }
+    }})
+}
+
 /// `GET /api/v1/invite`'s answer.
 fn invite_schema() -> Value {
     json!({
@@ -199,10 +229,41 @@ fn schemas() -> Value {
     })
 }
 
+/// `/oauth2/login` and `/oauth2/callback`.
+fn auth_paths() -> (Value, Value) {
+    let login = json!({"get": {
+        "operationId": "login", "summary": "Sign in with Discord", "tags": ["auth"], "security": [],
+        "parameters": [
+            {"name": "next", "in": "query", "description": "A launch page to return to once signed in; only `/m/{guild_id}/{meeting_id}` is accepted.", "schema": {"type": "string", "pattern": "^/m/[0-9]{1,20}/[0-9a-f-]{36}$"}}
+        ],
+        "responses": {
+            "302": {"description": "To Discord's consent page, with `state`; sets the HttpOnly state cookie (which also binds `next`).", "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}, "Set-Cookie": {"schema": {"type": "string"}}}},
+            "400": error_response("`invalid` (`field`: `next`): `next` is not a launch page path."),
+            "503": error_response("Discord sign-in is not configured.")
+        }
+    }});
+    let callback = json!({"get": {
+        "operationId": "callback", "summary": "Where Discord sends the browser back; answers an API token", "tags": ["auth"], "security": [],
+        "parameters": [
+            {"name": "code", "in": "query", "schema": {"type": "string"}},
+            {"name": "state", "in": "query", "required": true, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "200": {"description": "Signed in.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignIn"}}}},
+            "302": {"description": "Signed in from a launch page: back to it (`next`), with the token as the `kalcord_session` cookie.", "headers": {"Location": {"schema": {"type": "string"}}, "Set-Cookie": {"schema": {"type": "string"}}}},
+            "400": error_response("`invalid_state` (missing or not this browser's), `oauth_failed` (Discord refused) or `invalid` (no code)."),
+            "502": error_response("Discord answered unexpectedly."),
+            "503": error_response("Discord sign-in is not configured.")
+        }
+    }});
+    (login, callback)
+}
+
 /// The whole document.
 #[must_use]
 pub fn document() -> Value {
     let (collection, item) = meeting_paths();
+    let (login, callback) = auth_paths();
     let statuses = STATUSES.join(", ");
     json!({
         "openapi": "3.1.0",
@@ -235,26 +296,9 @@ pub fn document() -> Value {
             }},
             "/api/v1/meetings": collection,
             "/api/v1/meetings/{id}": item,
-            "/oauth2/login": {"get": {
-                "operationId": "login", "summary": "Sign in with Discord", "tags": ["auth"], "security": [],
-                "responses": {
-                    "302": {"description": "To Discord's consent page, with `state`; sets the HttpOnly state cookie.", "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}, "Set-Cookie": {"schema": {"type": "string"}}}},
-                    "503": error_response("Discord sign-in is not configured.")
-                }
-            }},
-            "/oauth2/callback": {"get": {
-                "operationId": "callback", "summary": "Where Discord sends the browser back; answers an API token", "tags": ["auth"], "security": [],
-                "parameters": [
-                    {"name": "code", "in": "query", "schema": {"type": "string"}},
-                    {"name": "state", "in": "query", "required": true, "schema": {"type": "string"}}
-                ],
-                "responses": {
-                    "200": {"description": "Signed in.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignIn"}}}},
-                    "400": error_response("`invalid_state` (missing or not this browser's), `oauth_failed` (Discord refused) or `invalid` (no code)."),
-                    "502": error_response("Discord answered unexpectedly."),
-                    "503": error_response("Discord sign-in is not configured.")
-                }
-            }},
+            "/oauth2/login": login,
+            "/oauth2/callback": callback,
+            "/m/{guild_id}/{meeting_id}": launch_path(),
             "/interactions": {"post": {
                 "operationId": "interactions", "summary": "Discord's Interactions Endpoint (Ed25519-signed)", "tags": ["system"], "security": [],
                 "parameters": [
@@ -291,7 +335,10 @@ pub fn document() -> Value {
             }}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The token from /oauth2/callback (HS256, 1 hour by default)."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The token from /oauth2/callback (HS256, 1 hour by default)."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "kalcord_session", "description": "The same token, set by /oauth2/callback for a sign-in started at a launch page (Path=/m)."}
+            },
             "schemas": schemas()
         }
     })

@@ -5,7 +5,9 @@
 //! `iat` and `exp` (Unix seconds). Discord's own access token is never part of it, nor kept.
 //!
 //! The `OAuth2` `state` is a random nonce; the browser carries `nonce.expiry.mac` in an `HttpOnly`
-//! cookie, so a callback whose `state` was not issued to this browser is refused (CSRF).
+//! cookie, so a callback whose `state` was not issued to this browser is refused (CSRF). A
+//! sign-in started from a launch page also carries, under the same MAC, the page to return to:
+//! `nonce.expiry.base64url(next).mac`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -51,6 +53,13 @@ impl Claims {
     pub fn in_guild(&self, guild_id: u64) -> bool {
         self.guilds.iter().any(|guild| guild.parse() == Ok(guild_id))
     }
+}
+
+/// What a valid state cookie carries besides its nonce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedState {
+    /// Path to send the browser to once signed in (see [`TokenKey::state_to`]).
+    pub next: Option<String>,
 }
 
 /// Why a token was refused (never says more to the client than "invalid" or "expired").
@@ -142,8 +151,19 @@ impl TokenKey {
     /// A fresh state nonce and the cookie value binding it to the browser until `expires` (Unix seconds).
     #[must_use]
     pub fn state(&self, expires: i64) -> (String, String) {
+        self.state_to(expires, None)
+    }
+
+    /// Like [`TokenKey::state`], also binding `next` (where the browser goes once signed in)
+    /// under the same MAC, so it cannot be changed without the key.
+    #[must_use]
+    pub fn state_to(&self, expires: i64, next: Option<&str>) -> (String, String) {
         let nonce = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
-        let signed = format!("{nonce}.{expires}");
+        let mut signed = format!("{nonce}.{expires}");
+        if let Some(next) = next {
+            // NOTE: base64url has no `.`, so the fields still split unambiguously.
+            signed = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(next));
+        }
         let signature = self.mac(STATE_PURPOSE, signed.as_bytes()).finalize().into_bytes();
         let cookie = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature));
         (nonce, cookie)
@@ -152,19 +172,31 @@ impl TokenKey {
     /// Whether `cookie` was issued by [`TokenKey::state`] for `state` and is not past its expiry.
     #[must_use]
     pub fn check_state(&self, cookie: &str, state: &str, now: i64) -> bool {
-        let Some((signed, signature)) = cookie.rsplit_once('.') else { return false };
-        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else { return false };
-        if self.mac(STATE_PURPOSE, signed.as_bytes()).verify_slice(&signature).is_err() {
-            return false;
-        }
-        let Some((nonce, expires)) = signed.split_once('.') else { return false };
+        self.open_state(cookie, state, now).is_some()
+    }
+
+    /// The state `cookie` signs when it was issued for `state` and is not past its expiry.
+    #[must_use]
+    pub fn open_state(&self, cookie: &str, state: &str, now: i64) -> Option<SignedState> {
+        let (signed, signature) = cookie.rsplit_once('.')?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        self.mac(STATE_PURPOSE, signed.as_bytes()).verify_slice(&signature).ok()?;
+        let mut fields = signed.split('.');
+        let (nonce, expires) = (fields.next()?, fields.next()?);
+        let next = match fields.next() {
+            Some(next) => Some(String::from_utf8(URL_SAFE_NO_PAD.decode(next).ok()?).ok()?),
+            None => None,
+        };
         let fresh = expires.parse::<i64>().is_ok_and(|expires| now < expires);
-        fresh && bool::from(nonce.as_bytes().ct_eq(state.as_bytes()))
+        let matches = bool::from(nonce.as_bytes().ct_eq(state.as_bytes()));
+        (fields.next().is_none() && fresh && matches).then_some(SignedState { next })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::{TokenError, TokenKey};
 
     #[test]
@@ -193,5 +225,23 @@ mod tests {
         assert!(!TokenKey::random().check_state(&cookie, &state, 1_000));
         assert!(!key.check_state(&format!("{state}.9999999999.AAAA"), &state, 1_000));
         assert!(!format!("{key:?}").contains(&cookie));
+    }
+
+    #[test]
+    fn state_cookies_bind_the_next_path_under_the_mac() {
+        let key = TokenKey::random();
+        let next = "/m/42/0190f7a4-1c2b-7d3e-8f40-123456789abc";
+        let (state, cookie) = key.state_to(2_000, Some(next));
+        let opened = key.open_state(&cookie, &state, 1_000).map(|signed| signed.next);
+        assert_eq!(opened, Some(Some(next.to_owned())));
+        assert_eq!(key.open_state(&key.state(2_000).1, &state, 1_000), None, "other nonce");
+        let (plain_state, plain) = key.state(2_000);
+        assert_eq!(key.open_state(&plain, &plain_state, 1_000).map(|signed| signed.next), Some(None));
+        // Another `next` spliced into a valid cookie breaks the MAC.
+        let mut fields: Vec<&str> = cookie.split('.').collect();
+        let evil = super::URL_SAFE_NO_PAD.encode("//evil.example");
+        fields[2] = &evil;
+        assert!(!key.check_state(&fields.join("."), &state, 1_000));
+        assert!(!key.check_state(&cookie, &state, 2_000), "expired");
     }
 }

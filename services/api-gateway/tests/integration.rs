@@ -1,6 +1,7 @@
 mod integration {
     mod common;
     mod interactions;
+    mod launch;
     mod lifecycle;
     mod rest;
     mod routes;
