@@ -1,7 +1,9 @@
 //! The Discord REST egress: per-route buckets from `X-RateLimit-*` headers (twilight's own bucket engine,
 //! `twilight-http-ratelimiting`), every 429 waited out for its `retry_after` and counted, the bot's global
 //! 50 requests per second shared by every replica through the cache (Redis, or memory standalone), and a guard that
-//! stops well before Cloudflare's 10,000 invalid requests per 10 minutes.
+//! stops well before Cloudflare's 10,000 invalid requests per 10 minutes. Routes with small buckets (a channel's
+//! messages) are also counted across replicas ([`crate::bucket`]), so several replicas posting to one channel
+//! together stay within its limit.
 //!
 //! NOTE: requests go out on reqwest rather than `twilight_http::Client`: twilight-http 0.18 retries every 429 at
 //! once and never reports it (`ResponseFuture`: "automatically and immediately retried"; a `global` scope completes
@@ -18,6 +20,7 @@ use serde::de::DeserializeOwned;
 pub use twilight_http_ratelimiting::Method;
 use twilight_http_ratelimiting::{Endpoint, RateLimitHeaders, RateLimiter};
 
+use crate::bucket::{Seen, SharedBuckets, Ticket, route_key};
 use crate::response::MessageData;
 
 /// Default global limit of one bot, requests per second (Discord's).
@@ -112,6 +115,7 @@ pub struct Egress {
 
 struct Inner {
     base: String,
+    buckets: SharedBuckets,
     cache: SharedCache,
     config: EgressConfig,
     http: reqwest::Client,
@@ -180,6 +184,15 @@ fn bucket_headers(headers: &HeaderMap) -> Option<RateLimitHeaders> {
     })
 }
 
+/// The bucket a response reports, for the shared buckets.
+fn seen(headers: &HeaderMap) -> Option<Seen> {
+    Some(Seen {
+        limit: header(headers, RateLimitHeaders::LIMIT)?.parse().ok()?,
+        remaining: header(headers, RateLimitHeaders::REMAINING)?.parse().ok()?,
+        reset_after: seconds(header(headers, RateLimitHeaders::RESET_AFTER)?)?,
+    })
+}
+
 /// Reads a 429: `retry_after` from the body (seconds, fractional) or `Retry-After`, the scope from
 /// `X-RateLimit-Scope` or the body's `global`.
 fn too_many(headers: &HeaderMap, body: &serde_json::Value) -> TooMany {
@@ -216,7 +229,9 @@ impl Egress {
             .expect("the HTTP client builds (rustls provider installed at start-up)");
         let local_global = u16::try_from(config.global_per_second.max(1)).unwrap_or(u16::MAX);
         let limiter = RateLimiter::new(local_global);
-        Self { inner: Arc::new(Inner { base, cache, config, http, limiter, token_refused: AtomicBool::new(false) }) }
+        let buckets = SharedBuckets::new(config.application_id, Arc::clone(&cache));
+        let inner = Inner { base, buckets, cache, config, http, limiter, token_refused: AtomicBool::new(false) };
+        Self { inner: Arc::new(inner) }
     }
 
     /// Sends `method path` (relative to `/api/v10/`) with an optional JSON body and decodes
@@ -253,6 +268,19 @@ impl Egress {
                 self.acquire_global().await?;
             }
             let permit = inner.limiter.acquire(Endpoint { method, path: route.clone() }).await;
+            let shared = route_key(method.name(), &route);
+            let ticket = if exempt {
+                Ticket::Free
+            } else {
+                match inner.buckets.reserve(&shared, LONGEST_WAIT).await {
+                    Ok(ticket) => ticket,
+                    Err(waited) => {
+                        permit.complete(None);
+                        let retry_after_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+                        return Err(EgressError::RateLimited { retry_after_ms, global: false });
+                    }
+                }
+            };
             let mut request = inner
                 .http
                 .request(
@@ -271,6 +299,9 @@ impl Egress {
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(err) => {
+                    if ticket == Ticket::Probe {
+                        inner.buckets.forget_probe(&shared).await;
+                    }
                     permit.complete(None);
                     return Err(EgressError::Transport(err.without_url()));
                 }
@@ -284,12 +315,19 @@ impl Egress {
                     return Err(EgressError::Transport(err.without_url()));
                 }
             };
+            if !exempt {
+                inner.buckets.learn(&shared, seen(&headers), ticket).await;
+            }
             if (200..300).contains(&status) {
                 permit.complete(bucket_headers(&headers));
                 return Ok(bytes);
             }
             let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             if status == 429 {
+                let limit = too_many(&headers, &parsed);
+                if !limit.global && !exempt {
+                    inner.buckets.hold(&shared, 0, limit.retry_after).await;
+                }
                 self.wait_out_429(permit, &headers, &parsed, &route, attempt, exempt).await?;
                 continue;
             }

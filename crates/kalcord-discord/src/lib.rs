@@ -5,6 +5,7 @@
 // NOTE: builders state invariants with `expect` (static definitions always serialise).
 #![allow(clippy::missing_panics_doc)]
 
+mod bucket;
 pub mod cache_keys;
 pub mod command;
 mod config;

@@ -44,6 +44,17 @@ pub fn truncate(text: &str, max: usize) -> String {
 pub struct AllowedMentions {
     /// Mention kinds parsed from the content; empty pings nobody.
     pub parse: Vec<String>,
+    /// Roles that may be pinged (snowflakes), whatever `parse` says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl AllowedMentions {
+    /// Pings exactly `role` and nobody else.
+    #[must_use]
+    pub fn role(role: u64) -> Self {
+        Self { parse: Vec::new(), roles: vec![role.to_string()] }
+    }
 }
 
 /// An embed field.

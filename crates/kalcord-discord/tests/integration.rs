@@ -1,5 +1,6 @@
 mod integration {
     mod egress;
+    mod shared_buckets;
     mod signature_fidelity;
     mod support;
 }
