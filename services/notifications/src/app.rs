@@ -12,6 +12,10 @@ pub(crate) struct App {
     pub(crate) deps: Deps,
     /// Calls to Discord with the bot token.
     pub(crate) egress: Egress,
+    /// Who this replica is when it holds a meeting's lease (unique per process).
+    pub(crate) lease_owner: String,
+    /// Leases taken so far (each call holds its own, named after this count).
+    pub(crate) leases: std::sync::atomic::AtomicU64,
     pub(crate) store: Store,
 }
 

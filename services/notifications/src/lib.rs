@@ -6,6 +6,8 @@
 mod app;
 mod meeting_events;
 mod post;
+mod scheduled_event;
+mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +126,11 @@ impl Service for Notifications {
             (deps.common.discord.egress(config.rest_timeout), &deps.cache)
         {
             let egress = Egress::new(egress_config, Arc::clone(cache));
-            Some(Arc::new(App { config, deps: deps.clone(), egress, store }))
+            // NOTE: the owner column holds 64 characters; the per-call counter is appended.
+            let instance: String = deps.instance.chars().take(20).collect();
+            let lease_owner = format!("{instance}:{}", uuid::Uuid::new_v4().simple());
+            let leases = std::sync::atomic::AtomicU64::new(0);
+            Some(Arc::new(App { config, deps: deps.clone(), egress, lease_owner, leases, store }))
         } else {
             tracing::warn!("discord.bot_token or discord.application_id is not set: no channel posts");
             None

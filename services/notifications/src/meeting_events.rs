@@ -20,6 +20,7 @@ use kalcord_proto::Message as _;
 use kalcord_proto::subject;
 use kalcord_proto::v1::MeetingEvent;
 use kalcord_store::StoreError;
+use kalcord_store::entity::guild;
 use kalcord_store::entity::notification_post::{self, PostState};
 use kalcord_store::entity::participant;
 use kalcord_store::repo::guilds;
@@ -60,6 +61,9 @@ pub(crate) enum EventError {
     /// Discord failed for now (retried).
     #[error("discord unavailable")]
     Discord(#[source] EgressError),
+    /// Another replica is bringing the same meeting up to date (retried shortly).
+    #[error("the meeting is being updated by another replica")]
+    Busy,
 }
 
 impl From<sea_orm::DbErr> for EventError {
@@ -127,17 +131,15 @@ fn settle(result: Result<(), BusError>, what: &'static str) {
 
 /// Whether Discord's refusal is for good (the channel is gone or closed to the bot, or the
 /// body is refused): retrying would only spend the invalid-request budget.
-fn permanent(err: &EgressError) -> bool {
+pub(crate) fn permanent(err: &EgressError) -> bool {
     matches!(err, EgressError::Discord { status, .. } if (400..500).contains(status) && *status != 429 && *status != 401)
 }
 
 impl App {
-    /// Handles one encoded meeting event.
+    /// Handles one encoded meeting event: its post (when the guild wants it), then the
+    /// meeting's announcement and scheduled event.
     pub(crate) async fn meeting_event(&self, payload: &[u8]) -> Result<Outcome, EventError> {
         let event = MeetingEvent::decode(payload).map_err(|_| EventError::Malformed("not a MeetingEvent"))?;
-        if !post::posts(&event) {
-            return Ok(Outcome::Skipped);
-        }
         let meeting = event.meeting.as_ref().ok_or(EventError::Malformed("no meeting"))?;
         let guild =
             i64::try_from(meeting.guild_id).ok().filter(|id| *id > 0).ok_or(EventError::Malformed("guild id"))?;
@@ -146,36 +148,64 @@ impl App {
             return Err(EventError::Malformed("event id"));
         }
         let db = self.store.connection();
+        let Some(guild) = guilds::get(db, guild).await? else {
+            tracing::debug!(guild_id = guild, kind = %event.kind, "unknown guild; not posted");
+            return Ok(Outcome::Skipped);
+        };
+        if !guild.active {
+            // NOTE: the bot was removed: nothing is posted there, now or on a redelivery.
+            if notification_posts::get(db, key).await?.is_some() {
+                notification_posts::mark_failed(db, key).await?;
+            }
+            tracing::info!(guild_id = guild.id, kind = %event.kind, "guild inactive; not posted");
+            return Ok(Outcome::Skipped);
+        }
+        let outcome = self.post_event(&event, &guild).await?;
+        if post::changes_the_meeting(&event) {
+            self.sync_meeting(meeting, &guild).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Posts the event in the guild's channel once, unless the guild turned its kind off or has
+    /// no channel.
+    async fn post_event(&self, event: &MeetingEvent, guild: &guild::Model) -> Result<Outcome, EventError> {
+        let key = event.event_id.as_str();
+        let db = self.store.connection();
         let claimed = notification_posts::get(db, key).await?;
         if claimed.as_ref().is_some_and(|row| row.state != PostState::Pending) {
             return Ok(Outcome::Done);
         }
-        if !guilds::is_active(db, guild).await? {
-            // NOTE: the bot was removed: nothing is posted there, now or on a redelivery.
-            if claimed.is_some() {
-                notification_posts::mark_failed(db, key).await?;
-            }
-            tracing::info!(guild_id = guild, kind = %event.kind, "guild inactive; not posted");
-            return Ok(Outcome::Skipped);
-        }
         let row = if let Some(row) = claimed {
+            // NOTE: claimed before a crash: it may have reached Discord, so it is finished
+            // (the nonce makes a second send return the first message) whatever changed since.
             row
-        } else if let Some(row) = self.claim(key, guild, &event.kind).await? {
-            row
+        } else if !post::posts(event) || guild.mutes(&event.kind) {
+            return Ok(Outcome::Skipped);
+        } else if let Some(channel_id) = guild.notification_channel_id {
+            let new =
+                NewPost { idempotency_key: key.to_owned(), guild_id: guild.id, channel_id, kind: event.kind.clone() };
+            notification_posts::claim(db, new).await?
         } else {
-            tracing::debug!(guild_id = guild, kind = %event.kind, "no notification channel; not posted");
+            tracing::debug!(guild_id = guild.id, kind = %event.kind, "no notification channel; not posted");
             return Ok(Outcome::Skipped);
         };
         if row.state != PostState::Pending {
             return Ok(Outcome::Done);
         }
-        self.send(&event, &row).await
+        let mention = guild.mention_role_id.and_then(|role| u64::try_from(role).ok());
+        self.send(event, &row, mention).await
     }
 
     /// Sends a claimed post and settles its row: `sent`, `failed` (refused for good), or left
     /// `pending` for the retry.
-    async fn send(&self, event: &MeetingEvent, row: &notification_post::Model) -> Result<Outcome, EventError> {
-        let extra = Extra { joined: self.joined(event).await? };
+    async fn send(
+        &self,
+        event: &MeetingEvent,
+        row: &notification_post::Model,
+        mention: Option<u64>,
+    ) -> Result<Outcome, EventError> {
+        let extra = Extra { joined: self.joined(event).await?, mention };
         let Some(message) = post::render(event, extra) else { return Ok(Outcome::Skipped) };
         let key = row.idempotency_key.as_str();
         let body = post::body(&message, &post::nonce(key));
@@ -199,15 +229,6 @@ impl App {
             }
             Err(err) => Err(EventError::Discord(err)),
         }
-    }
-
-    /// Claims the post in the guild's notification channel; `None` when the guild has none.
-    async fn claim(&self, key: &str, guild: i64, kind: &str) -> Result<Option<notification_post::Model>, EventError> {
-        let db = self.store.connection();
-        let channel = guilds::get(db, guild).await?.and_then(|guild| guild.notification_channel_id);
-        let Some(channel_id) = channel else { return Ok(None) };
-        let new = NewPost { idempotency_key: key.to_owned(), guild_id: guild, channel_id, kind: kind.to_owned() };
-        Ok(Some(notification_posts::claim(db, new).await?))
     }
 
     /// For `ended`: how many members joined the meeting (one count query).
@@ -234,6 +255,8 @@ impl App {
             EventError::Discord(EgressError::RateLimited { retry_after_ms, .. }) => {
                 delay.max(Duration::from_millis(*retry_after_ms))
             }
+            // NOTE: the other replica holds the meeting for a few calls to Discord at most.
+            EventError::Busy => Duration::from_millis(250).saturating_mul(attempt.clamp(1, 8)),
             _ => delay,
         }
     }

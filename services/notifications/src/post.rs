@@ -1,7 +1,8 @@
 //! What each meeting event posts: a short embed per kind, or nothing.
 
-use kalcord_discord::response::{Embed, MessageData};
+use kalcord_discord::response::{AllowedMentions, Embed, MessageData};
 use kalcord_proto::v1::{Meeting, MeetingEvent};
+use kalcord_store::entity::guild::MENTIONING_POSTS;
 use serde_json::Value;
 
 /// Colour of announcements (scheduled, updated).
@@ -23,6 +24,13 @@ const ANNOUNCED_FIELDS: &[&str] = &["title", "scheduled_start_unix_ms"];
 pub(crate) struct Extra {
     /// Members who joined (for `ended`).
     pub(crate) joined: Option<u64>,
+    /// Role the guild pings in posts calling members to a meeting.
+    pub(crate) mention: Option<u64>,
+}
+
+/// Whether `event` changes what the meeting's announcement and scheduled event show.
+pub(crate) fn changes_the_meeting(event: &MeetingEvent) -> bool {
+    matches!(event.kind.as_str(), "scheduled" | "started" | "updated" | "ended" | "cancelled")
 }
 
 /// Whether `event` posts at all (before any lookup).
@@ -67,7 +75,12 @@ pub(crate) fn render(event: &MeetingEvent, extra: Extra) -> Option<MessageData> 
             .color(RED),
         _ => updated(event, meeting, title),
     };
-    Some(MessageData::embed(embed.footer(&format!("Meeting {}", meeting.id))))
+    let mut message = MessageData::embed(embed.footer(&format!("Meeting {}", meeting.id)));
+    if let Some(role) = extra.mention.filter(|_| MENTIONING_POSTS.contains(&event.kind.as_str())) {
+        message.content = Some(format!("<@&{role}>"));
+        message.allowed_mentions = AllowedMentions::role(role);
+    }
+    Some(message)
 }
 
 fn ended(meeting: &Meeting, title: &str, extra: Extra) -> Embed {
@@ -203,7 +216,7 @@ mod tests {
         let scheduled = text("scheduled", &[], Extra::default()).unwrap();
         assert!(scheduled.contains("Scheduled: Weekly sync") && scheduled.contains("<t:1800000000:F>"), "{scheduled}");
         assert!(text("started", &[], Extra::default()).unwrap().contains("Live now: Weekly sync"));
-        let ended = text("ended", &[], Extra { joined: Some(7) }).unwrap();
+        let ended = text("ended", &[], Extra { joined: Some(7), mention: None }).unwrap();
         assert!(ended.contains("1 h 05 min") && ended.contains("\"value\":\"7\""), "{ended}");
         assert!(text("cancelled", &[], Extra::default()).unwrap().contains("Cancelled: Weekly sync"));
         assert!(text("updated", &["scheduled_start_unix_ms"], Extra::default()).unwrap().contains("Now starts <t:"));
@@ -217,6 +230,20 @@ mod tests {
         assert!(text("reminder", &[], Extra::default()).unwrap().contains("Starting soon: Weekly sync"));
         assert!(text("recording_ready", &[], Extra::default()).is_none(), "no recording, no post");
         assert!(text("mystery", &[], Extra::default()).is_none(), "unknown kinds post nothing");
+    }
+
+    #[test]
+    fn the_mention_role_is_pinged_only_where_members_are_called() {
+        let _trace = kalcord_test_util::trace_init();
+        let extra = Extra { mention: Some(77), ..Extra::default() };
+        for kind in ["scheduled", "reminder", "started"] {
+            let json = text(kind, &[], extra).unwrap();
+            assert!(json.contains("\"content\":\"<@&77>\"") && json.contains("\"roles\":[\"77\"]"), "{kind}: {json}");
+        }
+        for kind in ["ended", "cancelled"] {
+            let json = text(kind, &[], extra).unwrap();
+            assert!(!json.contains("<@&77>") && json.contains("\"parse\":[]"), "{kind}: {json}");
+        }
     }
 
     #[test]

@@ -4,5 +4,6 @@
 mod integration {
     mod common;
     mod crash;
+    mod meetings;
     mod posts;
 }

@@ -356,7 +356,7 @@ pub async fn info(ctx: Ctx) -> Outcome {
 }
 
 /// `/meeting end meeting`: ends a live meeting or cancels a scheduled one (hosts only, as the
-/// meetings service decides), then removes the buttons of its announcement.
+/// meetings service decides); the notifications service then removes its announcement's buttons.
 pub async fn end_command(ctx: Ctx) -> Outcome {
     let actor = actor_of(&ctx).await?;
     let text = text_option(&ctx, "meeting").ok_or_else(|| Failure::say("Pick a meeting."))?;
@@ -368,18 +368,8 @@ pub async fn end_command(ctx: Ctx) -> Outcome {
         Ok(MeetingStatus::Scheduled) => true,
         _ => return Err(Failure::say(format!("**{}** is already over.", meeting.title))),
     };
-    let meeting = client.end(&EndMeetingRequest { actor: Some(actor), meeting_id }, cancel).await?;
-    if let (Some(egress), true) =
-        (ctx.app.egress.clone(), meeting.discord_message_id != 0 && meeting.discord_channel_id != 0)
-    {
-        let update = ended(&meeting);
-        let (channel, message) = (meeting.discord_channel_id, meeting.discord_message_id);
-        tokio::spawn(async move {
-            if let Err(err) = egress.edit_message(channel, message, &update).await {
-                tracing::warn!(error = %kalcord_runtime::chain(&err), "updating the announcement of an ended meeting failed");
-            }
-        });
-    }
+    // NOTE: the notifications service edits the announcement (buttons off) from the event.
+    client.end(&EndMeetingRequest { actor: Some(actor), meeting_id }, cancel).await?;
     Ok(InteractionResponse::ephemeral(if cancel { "Cancelled." } else { "Ended." }))
 }
 

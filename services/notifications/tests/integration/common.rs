@@ -32,6 +32,8 @@ pub struct Harness {
     last_sequence: AtomicU64,
     service: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
     pub store: Store,
+    /// `discord.public_url` of the in-process service.
+    pub public_url: Option<String>,
 }
 
 impl Harness {
@@ -64,6 +66,7 @@ impl Harness {
             last_sequence: AtomicU64::new(0),
             service: None,
             store,
+            public_url: None,
         };
         harness.guild(seed::GUILD_ID, Some(seed::GENERAL_CHANNEL)).await;
         harness
@@ -99,7 +102,14 @@ impl Harness {
         common.discord.api_base = Some(self.discord.api_authority());
         common.discord.application_id = application.id.parse().ok();
         common.discord.bot_token = Some(Secret::new(application.bot_token));
+        common.discord.public_url.clone_from(&self.public_url);
         common
+    }
+
+    /// Calls to the emulator as the bot (to set a scene the way an earlier post would have).
+    pub fn egress(&self) -> kalcord_discord::egress::Egress {
+        let config = self.common().discord.egress(Duration::from_secs(5)).unwrap();
+        kalcord_discord::egress::Egress::new(config, Arc::new(kalcord_cache::MemoryCache::new("test", 100)))
     }
 
     /// Runs the service in this process.
