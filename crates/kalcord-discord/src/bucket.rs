@@ -162,7 +162,8 @@ impl SharedBuckets {
         }
     }
 
-    /// Learns from a response (`seen`: its bucket headers, `None` when it had none): the
+    /// Learns from an answer that is not a 429 (`seen`: its bucket headers, `None` when a
+    /// success had none): the
     /// route's limit, the requests Discord counted that no slot holds yet (others' made before
     /// the limit was known here), and an exhausted bucket holds every slot until Discord resets it.
     pub(crate) async fn learn(&self, route: &str, seen: Option<Seen>, ticket: Ticket) {

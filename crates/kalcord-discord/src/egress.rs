@@ -316,7 +316,16 @@ impl Egress {
                 }
             };
             if !exempt {
-                inner.buckets.learn(&shared, seen(&headers), ticket).await;
+                // NOTE: a 429's reset is its retry_after, not the bucket's window; an error
+                // without headers says nothing about the route.
+                match (status, seen(&headers)) {
+                    (429, _) | (400.., None) => {
+                        if ticket == Ticket::Probe {
+                            inner.buckets.forget_probe(&shared).await;
+                        }
+                    }
+                    (_, seen) => inner.buckets.learn(&shared, seen, ticket).await,
+                }
             }
             if (200..300).contains(&status) {
                 permit.complete(bucket_headers(&headers));

@@ -30,7 +30,7 @@ pub struct Harness {
     pub env: DistributedEnv,
     jetstream: async_nats::jetstream::Context,
     last_sequence: AtomicU64,
-    service: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    services: Vec<(CancellationToken, tokio::task::JoinHandle<()>)>,
     pub store: Store,
     /// `discord.public_url` of the in-process service.
     pub public_url: Option<String>,
@@ -40,15 +40,16 @@ impl Harness {
     /// The emulator (demo guild; channel posts limited only by the global 50/s), a fresh
     /// database with the demo guild posting to `#general`, and the stream; no service yet.
     pub async fn new() -> Self {
+        // NOTE: the bursts go to one channel; Discord's 5 per 5 s per channel would make these
+        // tests minutes long without telling more (the rate-limit test uses a real-shaped limit).
+        Self::with_message_limit(BucketLimit::new(1_000, Duration::from_secs(1))).await
+    }
+
+    /// The same, with `limit` on the channel's messages.
+    pub async fn with_message_limit(limit: BucketLimit) -> Self {
         kalcord_test_util::install_crypto();
         let mut config = EmulatorConfig::default().with_guild(seed::demo_guild());
-        // NOTE: the burst goes to one channel; Discord's 5 per 5 s per channel would make it
-        // a 10-minute test without telling more.
-        config.rate_limits.routes.push(RouteLimit::new(
-            "POST",
-            "/channels/{channel_id}/messages",
-            BucketLimit::new(1_000, Duration::from_secs(1)),
-        ));
+        config.rate_limits.routes.push(RouteLimit::new("POST", "/channels/{channel_id}/messages", limit));
         let discord = DiscordEmulator::start(config).await.unwrap();
         let env = DistributedEnv::new(true).await.unwrap();
         let database = env.vars().into_iter().find(|(name, _)| name == "KALCORD_STORE_URL").unwrap().1;
@@ -64,7 +65,7 @@ impl Harness {
             env,
             jetstream: async_nats::jetstream::new(client),
             last_sequence: AtomicU64::new(0),
-            service: None,
+            services: Vec::new(),
             store,
             public_url: None,
         };
@@ -112,7 +113,7 @@ impl Harness {
         kalcord_discord::egress::Egress::new(config, Arc::new(kalcord_cache::MemoryCache::new("test", 100)))
     }
 
-    /// Runs the service in this process.
+    /// Runs the service in this process (again for each further replica).
     pub async fn start(&mut self) {
         let deps = Deps {
             bus: bus(self.env.prefix()).await,
@@ -125,7 +126,7 @@ impl Harness {
         let service = Notifications::build(Self::config(), deps).await.unwrap();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
-        self.service = Some((shutdown, tokio::spawn(async move { service.run(token).await.unwrap() })));
+        self.services.push((shutdown, tokio::spawn(async move { service.run(token).await.unwrap() })));
     }
 
     /// `KALCORD_*` variables to run the `kalcord-notifications` binary against this harness.
@@ -185,7 +186,7 @@ impl Harness {
 
     /// Stops the in-process service (gracefully) and everything else.
     pub async fn stop(mut self) {
-        if let Some((shutdown, task)) = self.service.take() {
+        for (shutdown, task) in self.services.drain(..) {
             shutdown.cancel();
             tokio::time::timeout(Duration::from_secs(15), task).await.expect("stops in time").unwrap();
         }

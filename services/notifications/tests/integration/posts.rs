@@ -181,3 +181,51 @@ async fn a_503_delays_the_post_and_a_missing_channel_fails_it() {
     assert_eq!((failed.state, failed.message_id), (PostState::Failed, None));
     h.stop().await;
 }
+
+/// Discord answers 429 (with `Retry-After`) and then 503 for a while, under a channel limit
+/// shaped like Discord's (5 posts per window): two replicas deliver every post once, and the
+/// channel never sees more than its limit in any window (the only 429s are the scripted ones).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rate_limited_then_failing_discord_delays_posts_and_loses_none() {
+    let _trace = kalcord_test_util::trace_init();
+    const LIMIT: usize = 5;
+    const WINDOW: Duration = Duration::from_secs(2);
+    const POSTS: u32 = 15;
+    let mut h = Harness::with_message_limit(kalcord_discord_emulator::BucketLimit::new(LIMIT as u32, WINDOW)).await;
+    let path = format!("/channels/{}/messages", seed::GENERAL_CHANNEL);
+    let state = h.discord.state();
+    state.add_fault(
+        Fault::next(FaultAction::RateLimited { retry_after: 1.0, global: false }).on("POST", &path).times(2),
+    );
+    state.add_fault(Fault::next(FaultAction::Status { status: 503 }).on("POST", &path).times(3));
+    h.start().await;
+    h.start().await;
+    for n in 0..POSTS {
+        h.publish(&event("started", seed::GUILD_ID, n, &[]), false).await;
+    }
+    h.settled(Duration::from_secs(90)).await;
+
+    let mut titles: Vec<String> = h.posts().iter().map(title).collect();
+    titles.sort();
+    let mut expected: Vec<String> = (0..POSTS).map(|n| format!("Live now: Meeting {n}")).collect();
+    expected.sort();
+    assert_eq!(titles, expected, "every post once");
+    let requests: Vec<_> = state
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST" && request.path.ends_with(&path))
+        .collect();
+    let statuses: Vec<u16> = requests.iter().map(|request| request.status).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 2, "only the scripted 429s: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 503).count(), 3, "{statuses:?}");
+    // NOTE: the posts the bucket counted (the emulator, like Discord, counts what it served: a
+    // 429 is a refusal, and the scripted 503s never reached the bucket).
+    let times: Vec<u64> =
+        requests.iter().filter(|request| request.status == 200).map(|request| request.at_ms).collect();
+    let window_ms = u64::try_from(WINDOW.as_millis()).unwrap();
+    for (index, start) in times.iter().enumerate() {
+        let within = times[index..].iter().take_while(|at| **at < start + window_ms).count();
+        assert!(within <= LIMIT, "{within} posts within {WINDOW:?}: {times:?}");
+    }
+    h.stop().await;
+}
