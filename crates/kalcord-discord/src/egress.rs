@@ -269,16 +269,11 @@ impl Egress {
             }
             let permit = inner.limiter.acquire(Endpoint { method, path: route.clone() }).await;
             let shared = route_key(method.name(), &route);
-            let ticket = if exempt {
-                Ticket::Free
-            } else {
-                match inner.buckets.reserve(&shared, LONGEST_WAIT).await {
-                    Ok(ticket) => ticket,
-                    Err(waited) => {
-                        permit.complete(None);
-                        let retry_after_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
-                        return Err(EgressError::RateLimited { retry_after_ms, global: false });
-                    }
+            let ticket = match self.ticket(exempt, &shared).await {
+                Ok(ticket) => ticket,
+                Err(err) => {
+                    permit.complete(None);
+                    return Err(err);
                 }
             };
             let mut request = inner
@@ -316,16 +311,7 @@ impl Egress {
                 }
             };
             if !exempt {
-                // NOTE: a 429's reset is its retry_after, not the bucket's window; an error
-                // without headers says nothing about the route.
-                match (status, seen(&headers)) {
-                    (429, _) | (400.., None) => {
-                        if ticket == Ticket::Probe {
-                            inner.buckets.forget_probe(&shared).await;
-                        }
-                    }
-                    (_, seen) => inner.buckets.learn(&shared, seen, ticket).await,
-                }
+                self.note_bucket(&shared, status, &headers, ticket).await;
             }
             if (200..300).contains(&status) {
                 permit.complete(bucket_headers(&headers));
@@ -359,6 +345,32 @@ impl Egress {
                 code: parsed.get("code").and_then(serde_json::Value::as_u64).unwrap_or(0),
                 message: parsed.get("message").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
             });
+        }
+    }
+
+    /// The shared bucket's ticket for a request on `shared` (none for exempt routes).
+    async fn ticket(&self, exempt: bool, shared: &str) -> Result<Ticket, EgressError> {
+        if exempt {
+            return Ok(Ticket::Free);
+        }
+        self.inner.buckets.reserve(shared, LONGEST_WAIT).await.map_err(|waited| EgressError::RateLimited {
+            retry_after_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+            global: false,
+        })
+    }
+
+    /// Tells the shared buckets what an answer said.
+    async fn note_bucket(&self, shared: &str, status: u16, headers: &HeaderMap, ticket: Ticket) {
+        let buckets = &self.inner.buckets;
+        // NOTE: a 429's reset is its retry_after, not the bucket's window; an error without
+        // headers says nothing about the route.
+        match (status, seen(headers)) {
+            (429, _) | (400.., None) => {
+                if ticket == Ticket::Probe {
+                    buckets.forget_probe(shared).await;
+                }
+            }
+            (_, seen) => buckets.learn(shared, seen, ticket).await,
         }
     }
 
