@@ -35,9 +35,11 @@ use crate::lifecycle::{self, Transition};
 use crate::validate;
 
 mod recording;
+mod recording_poll;
 mod reminder;
 
 pub use recording::{Applied, WebhookError};
+pub use recording_poll::Polled;
 
 /// Default page size of `meetings.list`.
 pub const DEFAULT_PAGE: u32 = 25;

@@ -19,13 +19,14 @@ use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::{self, BoxStream};
 use kalcord_bus::{BusError, Message, Request, Requests};
+use kalcord_cache::SharedCache;
 use kalcord_config::{Reader, Section};
 use kalcord_proto::subject;
 use kalcord_runtime::{CancellationToken, Deps, Needs, Service, ServiceConfig};
 use kalcord_tenant::{TenantError, Tenants};
 use tokio_util::task::TaskTracker;
 
-pub use api::{Applied, MeetingsApi, WebhookError};
+pub use api::{Applied, MeetingsApi, Polled, WebhookError};
 pub use failure::Failure;
 pub use relay::Relay;
 
@@ -63,6 +64,13 @@ pub struct Config {
     pub reminder_lead: Duration,
     /// How often the store is polled for meetings due a reminder.
     pub reminder_poll: Duration,
+    /// How often Kaltura is asked for new recordings of partners that send no notifications
+    /// (zero: never).
+    pub recording_poll: Duration,
+    /// How long after a meeting ended its recordings are still looked for.
+    pub recording_poll_window: Duration,
+    /// A partner that sent no signed notification for this long has its recordings polled.
+    pub notification_quiet: Duration,
 }
 
 impl Default for Config {
@@ -74,6 +82,9 @@ impl Default for Config {
             outbox_sweep: Duration::from_secs(2),
             reminder_lead: DEFAULT_REMINDER_LEAD,
             reminder_poll: Duration::from_secs(10),
+            recording_poll: Duration::from_mins(5),
+            recording_poll_window: Duration::from_hours(3 * 24),
+            notification_quiet: Duration::from_hours(24),
         }
     }
 }
@@ -111,6 +122,21 @@ impl Section for Config {
                 "reminder_poll",
                 defaults.reminder_poll,
                 "How often the store is polled for scheduled meetings due a reminder.",
+            ),
+            recording_poll: r.duration(
+                "recording_poll",
+                defaults.recording_poll,
+                "How often Kaltura is asked (media.list) for new recordings of partners that send kalcord no notifications (0s: never).",
+            ),
+            recording_poll_window: r.duration(
+                "recording_poll_window",
+                defaults.recording_poll_window,
+                "How long after a meeting ended its recordings are still looked for by polling.",
+            ),
+            notification_quiet: r.duration(
+                "notification_quiet",
+                defaults.notification_quiet,
+                "A Kaltura partner that sent no signed notification for this long has its recordings polled instead.",
             ),
         };
         if config.reminder_lead > MAX_REMINDER_LEAD {
@@ -195,6 +221,12 @@ impl Service for Meetings {
             self.config.reminder_poll,
             relay_stop.clone(),
         ));
+        let recordings = tokio::spawn(poll_recordings(
+            Arc::clone(&self.api),
+            self.deps.cache.clone(),
+            self.config.clone(),
+            relay_stop.clone(),
+        ));
         let consumer = webhook::bind(&self.deps.bus).await?;
         let webhooks = tokio::spawn(webhook::run(Arc::clone(&self.api), consumer, shutdown.clone()));
         let mut streams: Vec<BoxStream<'static, Request>> = Vec::with_capacity(SUBJECTS.len());
@@ -231,6 +263,9 @@ impl Service for Meetings {
         relay_stop.cancel();
         if let Err(err) = reminders.await {
             tracing::warn!(error = %err, "the reminder task failed");
+        }
+        if let Err(err) = recordings.await {
+            tracing::warn!(error = %err, "the recording poll task failed");
         }
         if let Err(err) = relay.await {
             tracing::warn!(error = %err, "the outbox relay task failed");
@@ -270,4 +305,42 @@ fn into_stream(requests: Requests) -> BoxStream<'static, Request> {
 /// When the Kaltura partners cannot be set up or the bus refuses a subscription.
 pub async fn run(config: Config, deps: Deps, shutdown: CancellationToken) -> Result<(), Error> {
     Meetings::build(config, deps).await?.run(shutdown).await
+}
+
+/// Cache key the replicas take in turn, so one of them polls Kaltura per interval.
+const RECORDING_POLL_TURN: &str = "meetings:recording-poll";
+
+/// Polls Kaltura for recordings every `config.recording_poll` until `stop` (see
+/// [`MeetingsApi::poll_recordings`]); with a shared cache, one replica per interval.
+#[tracing::instrument(name = "recording_poll", skip_all)]
+async fn poll_recordings(api: Arc<MeetingsApi>, cache: Option<SharedCache>, config: Config, stop: CancellationToken) {
+    let every = config.recording_poll;
+    if every.is_zero() {
+        tracing::info!("recordings are found through Kaltura notifications only (meetings.recording_poll = 0s)");
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let my_turn = match &cache {
+            Some(cache) => cache.set_if_absent(RECORDING_POLL_TURN, "1".into(), every).await.unwrap_or(true),
+            None => true,
+        };
+        if !my_turn {
+            continue;
+        }
+        match api.poll_recordings(kalcord_store::now(), config.recording_poll_window, config.notification_quiet).await {
+            Ok(polled) if polled.recorded > 0 => tracing::info!(
+                meetings = polled.meetings,
+                recorded = polled.recorded,
+                "recordings found by polling Kaltura"
+            ),
+            Ok(polled) => tracing::debug!(meetings = polled.meetings, "no new recording in Kaltura"),
+            Err(err) => {
+                tracing::warn!(error = %kalcord_runtime::chain(&err), "cannot poll Kaltura for recordings; retrying");
+            }
+        }
+    }
 }

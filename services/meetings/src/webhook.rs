@@ -64,6 +64,10 @@ async fn handle(api: &MeetingsApi, delivery: Delivery) {
     };
     match api.apply_webhook(&event).await {
         Ok(applied) => {
+            // NOTE: this partner's notifications arrive: its recordings need no polling.
+            if let Err(err) = api.note_notification(event.partner_id, kalcord_store::now()).await {
+                tracing::warn!(error = %kalcord_runtime::chain(&err), "cannot note a partner's notification");
+            }
             match applied {
                 Applied::Ignored(why) => tracing::debug!(entry = ?event.entry_id, why, "kaltura notification ignored"),
                 Applied::Duplicate => tracing::debug!(entry = ?event.entry_id, "kaltura notification applied already"),

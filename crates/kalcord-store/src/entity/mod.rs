@@ -10,6 +10,7 @@ mod enums;
 pub mod event_outbox;
 pub mod guild;
 pub mod identity_link;
+pub mod kaltura_notice;
 pub mod meeting;
 pub mod meeting_sync;
 pub mod notification_post;

@@ -4,6 +4,7 @@ pub use super::audit_log::Entity as AuditLog;
 pub use super::event_outbox::Entity as EventOutbox;
 pub use super::guild::Entity as Guild;
 pub use super::identity_link::Entity as IdentityLink;
+pub use super::kaltura_notice::Entity as KalturaNotice;
 pub use super::meeting::Entity as Meeting;
 pub use super::meeting_sync::Entity as MeetingSync;
 pub use super::notification_post::Entity as NotificationPost;

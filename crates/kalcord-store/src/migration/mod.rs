@@ -24,6 +24,7 @@ mod m20261122_000011_create_notification_post;
 mod m20261122_000012_meeting_reminders;
 mod m20261207_000001_guild_notification_prefs;
 mod m20261207_000002_create_meeting_sync;
+mod m20261207_000003_create_kaltura_notice;
 
 /// Every migration of the kalcord schema, in order. Run it with [`crate::Store::migrate`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_meeting_reminders::Migration),
             Box::new(m20261207_000001_guild_notification_prefs::Migration),
             Box::new(m20261207_000002_create_meeting_sync::Migration),
+            Box::new(m20261207_000003_create_kaltura_notice::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod guilds;
 pub mod identity_links;
+pub mod kaltura_notices;
 pub mod meeting_syncs;
 pub mod meetings;
 pub mod notification_posts;

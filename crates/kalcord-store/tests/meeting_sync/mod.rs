@@ -16,6 +16,7 @@ backend_tests!(
     Migrated: one_replica_holds_a_meeting_at_a_time,
     progress_needs_the_lease_and_rows_go_with_their_meeting,
     notification_preferences_round_trip,
+    a_partners_last_notice_is_kept,
 );
 
 const LONG: Duration = Duration::from_secs(60);
@@ -93,5 +94,19 @@ async fn notification_preferences_round_trip(db: &TestDb) -> anyhow::Result<()> 
         (back.reminder_minutes, back.mention_role_id, back.scheduled_events),
         (Some(30), Some(1_190_000_000_000_000_077), false)
     );
+    Ok(())
+}
+
+async fn a_partners_last_notice_is_kept(db: &TestDb) -> anyhow::Result<()> {
+    use kalcord_store::repo::kaltura_notices;
+
+    let conn = db.conn();
+    assert_eq!(kaltura_notices::last(conn, 42).await?, None);
+    let first = kalcord_store::now();
+    kaltura_notices::touch(conn, 42, first).await?;
+    let later = first + chrono::TimeDelta::minutes(5);
+    kaltura_notices::touch(conn, 42, later).await?;
+    assert_eq!(kaltura_notices::last(conn, 42).await?, Some(later));
+    assert_eq!(kaltura_notices::last(conn, 43).await?, None);
     Ok(())
 }

@@ -24,7 +24,7 @@ fn migrations() -> usize {
 }
 
 /// Migrations after `m20261122_000008_guild_time_zone` (rolled back to remove its column).
-const AFTER_TIME_ZONE: u32 = 6;
+const AFTER_TIME_ZONE: u32 = 7;
 
 async fn table_count<E>(db: &TestDb, _entity: E) -> anyhow::Result<u64>
 where

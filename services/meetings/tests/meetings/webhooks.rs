@@ -177,6 +177,8 @@ async fn a_ready_recording_is_recorded_once(postgres: bool) {
     let stored = recordings::find_by_entry_id(h.store.connection(), &entry).await.unwrap().expect("the recording");
     assert_eq!((stored.meeting_id, stored.status, stored.duration_seconds), (row.id, RecordingStatus::Ready, Some(95)));
     assert_eq!(stored.id.to_string(), details.id);
+    let noticed = kalcord_store::repo::kaltura_notices::last(h.store.connection(), PARTNER).await.unwrap();
+    assert!(noticed.is_some(), "the partner's notifications are noted (its recordings are not polled)");
 
     h.store.clone().close().await.ok();
     h.stop().await;
@@ -194,4 +196,65 @@ async fn a_ready_recording_is_recorded_once_on_sqlite() {
 async fn a_ready_recording_is_recorded_once_on_postgres() {
     let _trace = kalcord_test_util::trace_init();
     a_ready_recording_is_recorded_once(true).await;
+}
+
+/// A partner that sends no notifications: its meetings' recordings are found by polling
+/// `media.list`, each once; a partner whose notifications arrive is not polled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_partners_recordings_are_found_by_polling() {
+    use kalcord_meetings::{MeetingsApi, Polled};
+
+    let _trace = kalcord_test_util::trace_init();
+    let h = Harness::new().await;
+    let live = meeting(&h.create(create_request(GUILD_A, HOST, "poll-1", "Lab session")).await).clone();
+    let row = meetings::get(h.store.connection(), Uuid::parse_str(&live.id).unwrap()).await.unwrap().unwrap();
+    let event_id: i64 = row.kaltura_event_id.as_deref().expect("a schedule event").parse().unwrap();
+    let recording = RecordingRequest {
+        partner_id: PARTNER,
+        event_id: Some(event_id),
+        duration_seconds: Some(600),
+        ..RecordingRequest::default()
+    };
+    let entry = h.emulator().simulate_recording(&recording).expect("recording");
+    for _ in 0..200 {
+        if h.emulator().entry_status(PARTNER, &entry) == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(h.emulator().entry_status(PARTNER, &entry), Some(2), "the recording is ready");
+
+    let common = kalcord_runtime::CommonConfig::defaults();
+    let mut kaltura = common.kaltura.clone();
+    kaltura.service_url = h.emulator().base_url().parse().unwrap();
+    kaltura.partner_id = Some(PARTNER);
+    kaltura.admin_secret = Some(kalcord_config::Secret::new(crate::common::SECRET));
+    let tenants = kalcord_tenant::Tenants::open(&kaltura, &common.secrets, h.store.clone()).unwrap();
+    let api = MeetingsApi::new(h.bus.clone(), h.store.clone(), tenants, Duration::from_secs(1));
+    let (window, quiet) = (Duration::from_hours(72), Duration::from_hours(24));
+    let now = chrono::Utc::now();
+
+    assert_eq!(api.poll_recordings(now, window, quiet).await.unwrap(), Polled { meetings: 1, recorded: 1 });
+    let stored = recordings::find_by_entry_id(h.store.connection(), &entry).await.unwrap().expect("recorded");
+    assert_eq!((stored.meeting_id, stored.duration_seconds), (row.id, Some(600)));
+    assert_eq!(api.poll_recordings(now, window, quiet).await.unwrap(), Polled { meetings: 1, recorded: 0 }, "once");
+    let rows = recording::Entity::find().count(h.store.connection()).await.unwrap();
+    assert_eq!(rows, 1);
+
+    // Once the partner's notifications arrive, Kaltura is not asked any more.
+    api.note_notification(PARTNER, now).await.unwrap();
+    let lists = |h: &Harness| {
+        h.emulator()
+            .requests()
+            .iter()
+            .filter(|request| request.service.as_deref() == Some("media") && request.action.as_deref() == Some("list"))
+            .count()
+    };
+    let before = lists(&h);
+    assert_eq!(api.poll_recordings(now, window, quiet).await.unwrap(), Polled::default());
+    assert_eq!(lists(&h), before, "no media.list for a partner that notifies");
+    // A day later without notifications it is polled again.
+    let later = now + chrono::TimeDelta::hours(25);
+    assert_eq!(api.poll_recordings(later, window, quiet).await.unwrap().meetings, 1);
+    h.stop().await;
 }
