@@ -14,7 +14,7 @@ use kalcord_config::{Reader, Section};
 use kalcord_discord::command::{SyncPlan, all, plan};
 use kalcord_discord::egress::Egress;
 use kalcord_discord_emulator::{DiscordEmulator, EmulatorConfig, EmulatorError, seed};
-use kalcord_kaltura_emulator::{Emulator as KalturaEmulator, PartnerConfig};
+use kalcord_kaltura_emulator::{Emulator as KalturaEmulator, PartnerConfig, WebhookSubscription};
 use kalcord_runtime::CommonConfig;
 
 /// Printed at start-up when the Discord emulator runs: how to act as a member of the demo server.
@@ -189,8 +189,15 @@ impl Sandbox {
         Ok(Self { discord, kaltura })
     }
 
-    /// Sends interactions to `api` and registers the commands in the demo server.
+    /// Sends interactions to `api` and registers the commands in the demo server; the demo
+    /// Kaltura partner notifies `api` of its entries (signed, as a notification template would).
     pub async fn connect(&self, api: &str, common: &CommonConfig) {
+        if let Some(kaltura) = &self.kaltura {
+            let url = format!("{api}/webhooks/kaltura/default");
+            if let Err(err) = kaltura.state().subscribe_webhook(WebhookSubscription::new(SANDBOX_PARTNER_ID, &url)) {
+                tracing::warn!(error = %err, "sandbox: the demo partner cannot notify kalcord");
+            }
+        }
         let Some(discord) = &self.discord else { return };
         match url::Url::parse(&format!("{api}/interactions")) {
             Ok(url) => discord.state().set_interactions_url(Some(url)),

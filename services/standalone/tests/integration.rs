@@ -7,6 +7,7 @@ mod integration {
     mod kaltura_sync;
     mod meetings_distributed;
     mod meetings_e2e;
+    mod notifications_e2e;
     mod sandbox;
     mod standalone;
 }
