@@ -62,7 +62,7 @@ async fn invite_explains_every_permission_of_the_url() {
     assert_eq!(body["scopes"], serde_json::json!(["bot", "applications.commands"]));
     let reasons = body["reasons"].as_array().unwrap();
     let bits: u64 = reasons.iter().map(|r| 1u64 << r["bit"].as_u64().unwrap()).sum();
-    assert_eq!(bits, 17_600_775_998_464);
+    assert_eq!(bits, 17_592_186_063_872);
     let embed = reasons.iter().find(|r| r["permission"] == "Embed Links").unwrap();
     assert_eq!(embed["bit"], 14);
     assert!(!embed["why"].as_str().unwrap().is_empty());
