@@ -1,6 +1,7 @@
 //! `identity.sync` against the in-process Discord emulator: 10,000 seeded members read in pages
-//! of 1000, counted by the meeting role a join would give, stale mappings removed and audited,
-//! one sync per guild at a time, and Discord's refusals explained.
+//! of 1000 (on PostgreSQL, NATS JetStream and Redis), counted by the meeting role a join would
+//! give, stale mappings removed and audited, one sync per guild at a time, and Discord's refusals
+//! explained.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,8 +18,9 @@ use kalcord_store::Store;
 use kalcord_store::entity::MeetingRole;
 use kalcord_store::repo::guilds;
 use kalcord_store::repo::role_mappings::{self, NewRoleMapping};
+use kalcord_test_util::distributed::DistributedEnv;
 
-use super::common::{MANAGE_GUILD, audit_rows, db};
+use super::common::{MANAGE_GUILD, audit_rows, db, nats_bus, redis_cache};
 
 const GUILD: u64 = 1_300_000_000_000_000_001;
 const OWNER: u64 = 1_300_000_000_000_100_000;
@@ -76,10 +78,19 @@ fn guild(humans: u64) -> (GuildSeed, Expected) {
     (seed, expected)
 }
 
+/// What identity runs on.
+enum On {
+    /// SQLite in memory, the in-process bus and this cache.
+    Memory(SharedCache),
+    /// PostgreSQL, NATS JetStream and Redis, isolated by a fresh database and prefix.
+    Real,
+}
+
 struct Harness {
     bus: SharedBus,
     cache: SharedCache,
     discord: DiscordEmulator,
+    env: Option<DistributedEnv>,
     store: Store,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -87,11 +98,26 @@ struct Harness {
 }
 
 impl Harness {
-    /// Identity with the bot of `emulator` (or no Discord application at all when `with_bot` is false).
+    /// Identity with the bot of `emulator` (or no Discord application at all when `with_bot` is
+    /// false), on SQLite, the in-process bus and the memory cache.
     async fn start(emulator: EmulatorConfig, with_bot: bool) -> Self {
+        Self::start_on(emulator, with_bot, On::Memory(Arc::new(MemoryCache::new("sync", 10_000)))).await
+    }
+
+    async fn start_on(emulator: EmulatorConfig, with_bot: bool, on: On) -> Self {
         kalcord_test_util::install_crypto();
         let discord = DiscordEmulator::start(emulator).await.unwrap();
-        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let (bus, cache, env, store) = match on {
+            On::Memory(cache) => {
+                let bus: SharedBus = Arc::new(MemoryBus::new(""));
+                (bus, cache, None, Store::connect("sqlite::memory:").await.unwrap())
+            }
+            On::Real => {
+                let env = DistributedEnv::new(true).await.expect("PostgreSQL is running (`make services`)");
+                let store = Store::connect(env.database_url().unwrap()).await.unwrap();
+                (nats_bus(env.prefix()).await, redis_cache(env.prefix()).await, Some(env), store)
+            }
+        };
         store.migrate().await.unwrap();
         guilds::create(store.connection(), db(GUILD), "Sync school").await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -103,8 +129,6 @@ impl Harness {
             common.discord.application_id = application.id.parse().ok();
             common.discord.bot_token = Some(Secret::new(application.bot_token));
         }
-        let bus: SharedBus = Arc::new(MemoryBus::new(""));
-        let cache: SharedCache = Arc::new(MemoryCache::new("sync", 10_000));
         let deps = Deps {
             bus: Arc::clone(&bus),
             cache: Some(Arc::clone(&cache)),
@@ -117,7 +141,7 @@ impl Harness {
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task = tokio::spawn(async move { service.run(token).await.unwrap() });
-        Self { bus, cache, discord, store, shutdown, task, _dir: dir }
+        Self { bus, cache, discord, env, store, shutdown, task, _dir: dir }
     }
 
     async fn map(&self, role_id: u64, role: MeetingRole, priority: i32) {
@@ -147,6 +171,10 @@ impl Harness {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("stops in time").unwrap();
         self.discord.stop().await;
+        if let Some(env) = self.env {
+            self.store.close().await.unwrap();
+            env.cleanup().await.unwrap();
+        }
     }
 }
 
@@ -158,7 +186,7 @@ fn manager(user: u64) -> Actor {
 async fn a_sync_counts_ten_thousand_members_by_role_and_drops_stale_mappings() {
     let _trace = kalcord_test_util::trace_init();
     let (seed, expected) = guild(10_000);
-    let harness = Harness::start(EmulatorConfig::default().with_guild(seed), true).await;
+    let harness = Harness::start_on(EmulatorConfig::default().with_guild(seed), true, On::Real).await;
     harness.map(TEACHERS, MeetingRole::Host, 1).await;
     harness.map(HELPERS, MeetingRole::Moderator, 2).await;
     harness.map(STUDENTS, MeetingRole::Attendee, 5).await;
