@@ -55,6 +55,21 @@ pub trait Cache: Send + Sync + std::fmt::Debug + 'static {
     /// Removes `key`; returns whether it was present.
     async fn delete(&self, key: &str) -> Result<bool, CacheError>;
 
+    /// Stores `value` under `key` for `ttl` only if `key` holds `expected` now; returns whether
+    /// it was stored. Atomic: no other write of `key` lands between the check and the store (a
+    /// lock's owner renews it this way without overwriting a successor's lock).
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
+
+    /// Removes `key` only if it holds `expected` now; returns whether it was removed. Atomic like
+    /// [`Cache::compare_and_set`] (a lock's owner releases it this way, never a successor's).
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> Result<bool, CacheError>;
+
     /// Checks the cache answers (readiness).
     async fn check(&self) -> Result<(), CacheError>;
 }

@@ -31,6 +31,12 @@ impl DistributedEnv {
         &self.prefix
     }
 
+    /// URL of the fresh database (`None` without one).
+    #[must_use]
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|database| database.url.as_str())
+    }
+
     /// `KALCORD_*` variables pointing a service binary at this environment, with every
     /// listener on a free loopback port.
     #[must_use]

@@ -319,17 +319,23 @@ impl App {
         }
     }
 
-    /// Extends the lock while it is still this request's.
+    /// Extends the lock while it is still this request's (one atomic compare-and-set, so a lock
+    /// that expired and went to another sync is never taken back).
     async fn renew_sync_lock(&self, lock: &SyncLock) {
-        if self.cache_get(&lock.key).await.as_ref() == Some(&lock.token) {
-            self.cache_set(&lock.key, lock.token.clone(), LOCK_TTL).await;
+        let Some(cache) = &self.cache else { return };
+        match cache.compare_and_set(&lock.key, &lock.token, lock.token.clone(), LOCK_TTL).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(key = %lock.key, "sync lock expired; another sync may run at once"),
+            Err(err) => tracing::warn!(error = %err, key = %lock.key, "sync lock not renewed"),
         }
     }
 
-    /// Releases the lock unless it expired and another sync took it.
+    /// Releases the lock unless it expired and another sync took it (one atomic
+    /// compare-and-delete).
     async fn unlock_sync(&self, lock: SyncLock) {
-        if self.cache_get(&lock.key).await.as_ref() == Some(&lock.token) {
-            self.cache_delete(&lock.key).await;
+        let Some(cache) = &self.cache else { return };
+        if let Err(err) = cache.compare_and_delete(&lock.key, &lock.token).await {
+            tracing::warn!(error = %err, key = %lock.key, "sync lock not released; it expires by itself");
         }
     }
 }

@@ -82,7 +82,8 @@ where
 /// What recording the bot's arrival in a guild found (see [`bot_joined`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinOutcome {
-    /// The guild was unknown: its row was created.
+    /// The guild was unknown, or known only from [`order_presence_event`]: this is the first
+    /// join seen.
     New,
     /// The bot had been removed and is back: the row is active again, settings kept.
     Returned,
@@ -110,6 +111,21 @@ where
         .exec_without_returning(db)
         .await?;
     if inserted > 0 {
+        return Ok(JoinOutcome::New);
+    }
+    // NOTE: a row only [`order_presence_event`] has stored (inactive, never seen leaving) is a
+    // guild whose first join is this one.
+    let first = guild::Entity::update_many()
+        .col_expr(Column::Active, Expr::value(true))
+        .col_expr(Column::BotJoinedAt, Expr::value(Some(now)))
+        .col_expr(Column::Name, Expr::value(name))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Active.eq(false))
+        .filter(Column::BotLeftAt.is_null())
+        .exec(db)
+        .await?;
+    if first.rows_affected > 0 {
         return Ok(JoinOutcome::New);
     }
     let returned = guild::Entity::update_many()
@@ -157,8 +173,14 @@ where
 
 /// Orders the bot's join and removal events of a guild: records `sequence` (the event's position
 /// on the bus) and returns `true` when it is not older than any such event applied so far (a
-/// redelivery of the same event applies again: handlers are idempotent), or the guild is
-/// unknown; `false` for an older event delivered late (then it must be ignored).
+/// redelivery of the same event applies again: handlers are idempotent); `false` for an older
+/// event delivered late (then it must be ignored).
+///
+/// An unknown guild gets a row holding `sequence`: inactive, with neither join nor removal
+/// recorded, until [`bot_joined`] (which counts it as [`JoinOutcome::New`]) in the same
+/// transaction. So a removal applied before the guild's first join was seen outlives that
+/// join's late delivery, and of two events racing on a new guild the second waits for (or
+/// orders itself after) the first.
 ///
 /// Call it in the transaction that applies the event: on PostgreSQL the row stays locked until
 /// commit, so two replicas applying events of one guild take turns.
@@ -166,16 +188,28 @@ pub async fn order_presence_event<C>(db: &C, id: i64, sequence: i64) -> Result<b
 where
     C: ConnectionTrait,
 {
+    let now = crate::now();
+    let mut row = new_guild(id, "");
+    row.active = Set(false);
+    row.presence_seq = Set(Some(sequence));
+    row.created_at = Set(now);
+    row.updated_at = Set(now);
+    // NOTE: on PostgreSQL this insert waits for a concurrent, uncommitted insert of the same
+    // guild; the guarded update below then sees that row (a new statement, a new snapshot).
+    let inserted = guild::Entity::insert(row)
+        .on_conflict(OnConflict::column(Column::Id).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    if inserted > 0 {
+        return Ok(true);
+    }
     let result = guild::Entity::update_many()
         .col_expr(Column::PresenceSeq, Expr::value(Some(sequence)))
         .filter(Column::Id.eq(id))
         .filter(sea_orm::Condition::any().add(Column::PresenceSeq.is_null()).add(Column::PresenceSeq.lte(sequence)))
         .exec(db)
         .await?;
-    if result.rows_affected > 0 {
-        return Ok(true);
-    }
-    Ok(guild::Entity::find_by_id(id).one(db).await?.is_none())
+    Ok(result.rows_affected > 0)
 }
 
 /// Claims the guild's onboarding: sets `onboarded_at` when it is unset and the guild is

@@ -3,7 +3,7 @@
 use kalcord_store::entity::MeetingRole;
 use kalcord_store::repo::guilds::{self, JoinOutcome};
 use kalcord_store::repo::role_mappings;
-use sea_orm::{IntoActiveModel as _, Set};
+use sea_orm::{IntoActiveModel as _, Set, TransactionTrait as _};
 
 use crate::common::{GUILD, OTHER_GUILD, TestDb, backend_tests};
 
@@ -13,6 +13,8 @@ backend_tests!(
     concurrent_arrivals_see_one_new_guild,
     onboarding_is_claimed_once,
     presence_events_apply_in_bus_order,
+    a_removal_before_the_first_join_outlives_its_late_delivery,
+    a_new_guild_joined_and_removed_at_once_ends_removed,
 );
 
 async fn presence_events_apply_in_bus_order(db: &TestDb) -> anyhow::Result<()> {
@@ -26,6 +28,57 @@ async fn presence_events_apply_in_bus_order(db: &TestDb) -> anyhow::Result<()> {
     assert!(guilds::order_presence_event(conn, GUILD, 12).await?);
     let row = guilds::get(conn, GUILD).await?.ok_or_else(|| anyhow::anyhow!("no row"))?;
     assert_eq!(row.presence_seq, Some(12));
+    Ok(())
+}
+
+/// Applies a `GUILD_CREATE` (`join`) or `GUILD_DELETE` of bus position `sequence` as identity
+/// does: ordering and change in one transaction. Whether it applied.
+async fn apply(db: &sea_orm::DatabaseConnection, guild: i64, sequence: i64, join: bool) -> anyhow::Result<bool> {
+    let txn = db.begin().await?;
+    let applied = guilds::order_presence_event(&txn, guild, sequence).await?;
+    if applied && join {
+        guilds::bot_joined(&txn, guild, "School").await?;
+    } else if applied {
+        guilds::bot_left(&txn, guild).await?;
+    }
+    txn.commit().await?;
+    Ok(applied)
+}
+
+async fn a_removal_before_the_first_join_outlives_its_late_delivery(db: &TestDb) -> anyhow::Result<()> {
+    let conn = db.conn();
+    // The bot's removal (bus position 9) is handled before its arrival (5) in a guild never seen.
+    assert!(apply(conn, GUILD, 9, false).await?);
+    assert!(!guilds::is_active(conn, GUILD).await?, "the removal is remembered");
+    assert!(!apply(conn, GUILD, 5, true).await?, "the older arrival is ignored");
+    assert!(!guilds::is_active(conn, GUILD).await?);
+
+    // A later arrival is the first join seen.
+    assert!(guilds::order_presence_event(conn, GUILD, 12).await?);
+    assert_eq!(guilds::bot_joined(conn, GUILD, "School").await?, JoinOutcome::New);
+    let row = guilds::get(conn, GUILD).await?.ok_or_else(|| anyhow::anyhow!("no row"))?;
+    assert!(row.active && row.bot_joined_at.is_some(), "{row:?}");
+    assert_eq!((row.name.as_str(), row.bot_left_at, row.presence_seq), ("School", None, Some(12)));
+    assert_eq!(guilds::bot_joined(conn, GUILD, "School").await?, JoinOutcome::Known);
+    Ok(())
+}
+
+async fn a_new_guild_joined_and_removed_at_once_ends_removed(db: &TestDb) -> anyhow::Result<()> {
+    let replicas: Vec<kalcord_store::Store> =
+        futures::future::try_join_all((0..2).map(|_| kalcord_store::Store::connect(&db.url))).await?;
+    // NOTE: several guilds, so that both orders (and on PostgreSQL the insert race) happen.
+    for guild in (0..8).map(|n| OTHER_GUILD + 10 * n) {
+        let (join, leave) = (replicas[0].connection(), replicas[1].connection());
+        let (joined, left) =
+            futures::future::try_join(apply(join, guild, 1, true), apply(leave, guild, 2, false)).await?;
+        assert!(left, "the later removal always applies (guild {guild})");
+        assert!(!guilds::is_active(db.conn(), guild).await?, "guild {guild} (join applied: {joined})");
+        let row = guilds::get(db.conn(), guild).await?.ok_or_else(|| anyhow::anyhow!("no row"))?;
+        assert_eq!(row.presence_seq, Some(2));
+    }
+    for replica in replicas {
+        replica.close().await?;
+    }
     Ok(())
 }
 

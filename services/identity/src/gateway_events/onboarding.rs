@@ -166,10 +166,8 @@ impl App {
         if !guilds::order_presence_event(&txn, id, sequence).await? {
             return Ok(None);
         }
+        // NOTE: the ordering stored a new guild's row with this sequence already.
         let outcome = guilds::bot_joined(&txn, id, &guild.name).await?;
-        if outcome == JoinOutcome::New {
-            guilds::order_presence_event(&txn, id, sequence).await?;
-        }
         if outcome != JoinOutcome::Known {
             let returned = outcome == JoinOutcome::Returned;
             let entry = NewAuditEntry::new(SYSTEM_ACTOR, "guild.joined")

@@ -170,39 +170,12 @@ impl Harness {
 
     /// A client of `partner` on the emulator (to create rooms like the meetings service does).
     pub fn client(&self, partner: i64, secret: &str) -> Client {
-        let base: Url = self.emulator.base_url().parse().unwrap();
-        let mut config = ClientConfig::new(partner, Secret::new(secret), base.clone());
-        config.kaf_url = Some(base);
-        Client::new(config).unwrap()
+        client(&self.emulator, partner, secret)
     }
 
     /// A meeting of `guild` in `status` whose room exists on `client`'s partner; returns its id.
     pub async fn meeting(&self, client: &Client, guild: u64, status: MeetingStatus, scheduled: bool) -> String {
-        let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
-            .unwrap();
-        let spec = RoomSpec {
-            description: None,
-            kind: RoomKind::VirtualClassroom,
-            name: "Weekly Sync".into(),
-            owner_id: None,
-            reference_id: "ref".into(),
-            schedule: scheduled.then_some(Schedule { start: now - 60, end: now + 3600 }),
-            auto_record: false,
-        };
-        let room = client.create_room(&spec).await.unwrap();
-        let new = meetings::NewMeeting::new(db(guild), MeetingKind::VirtualClassroom, "Weekly Sync", 1);
-        let conn = self.store.connection();
-        let row = meetings::create(conn, new).await.unwrap();
-        let mut changes = row.into_active_model();
-        changes.kaltura_resource_id = Set(Some(room.resource.id.to_string()));
-        changes.kaltura_event_id = Set(room.event.as_ref().map(|event| event.id.to_string()));
-        let row = meetings::update(conn, changes).await.unwrap();
-        let row = if status == MeetingStatus::Scheduled {
-            row
-        } else {
-            meetings::set_status(conn, row, status).await.unwrap()
-        };
-        row.id.to_string()
+        meeting(&self.store, client, guild, status, scheduled).await
     }
 
     pub async fn stop(self) {
@@ -212,6 +185,60 @@ impl Harness {
         }
         self.emulator.stop().await;
     }
+}
+
+/// A client of `partner` on `emulator` (to create rooms like the meetings service does).
+pub fn client(emulator: &Emulator, partner: i64, secret: &str) -> Client {
+    let base: Url = emulator.base_url().parse().unwrap();
+    let mut config = ClientConfig::new(partner, Secret::new(secret), base.clone());
+    config.kaf_url = Some(base);
+    Client::new(config).unwrap()
+}
+
+/// A meeting of `guild` in `status` whose room exists on `client`'s partner; returns its id.
+pub async fn meeting(store: &Store, client: &Client, guild: u64, status: MeetingStatus, scheduled: bool) -> String {
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap();
+    let spec = RoomSpec {
+        description: None,
+        kind: RoomKind::VirtualClassroom,
+        name: "Weekly Sync".into(),
+        owner_id: None,
+        reference_id: "ref".into(),
+        schedule: scheduled.then_some(Schedule { start: now - 60, end: now + 3600 }),
+        auto_record: false,
+    };
+    let room = client.create_room(&spec).await.unwrap();
+    let new = meetings::NewMeeting::new(db(guild), MeetingKind::VirtualClassroom, "Weekly Sync", 1);
+    let conn = store.connection();
+    let row = meetings::create(conn, new).await.unwrap();
+    let mut changes = row.into_active_model();
+    changes.kaltura_resource_id = Set(Some(room.resource.id.to_string()));
+    changes.kaltura_event_id = Set(room.event.as_ref().map(|event| event.id.to_string()));
+    let row = meetings::update(conn, changes).await.unwrap();
+    let row =
+        if status == MeetingStatus::Scheduled { row } else { meetings::set_status(conn, row, status).await.unwrap() };
+    row.id.to_string()
+}
+
+/// The bus on the local NATS JetStream, isolated by `prefix`.
+pub async fn nats_bus(prefix: &str) -> SharedBus {
+    let config = kalcord_bus::BusConfig {
+        backend: kalcord_bus::BusBackend::Nats,
+        connect_timeout: Duration::from_secs(5),
+        prefix: prefix.to_owned(),
+        request_timeout: Duration::from_secs(2),
+        stream_replicas: 1,
+        token: None,
+        url: kalcord_test_util::env::nats_url().parse().unwrap(),
+    };
+    kalcord_bus::connect(&config, "identity-test").await.expect("NATS is running (`make services`)")
+}
+
+/// The cache on the local Redis, isolated by `prefix`.
+pub async fn redis_cache(prefix: &str) -> SharedCache {
+    let cache = RedisCache::connect(&kalcord_test_util::env::redis_url(), prefix).await;
+    Arc::new(cache.expect("Redis is running (`make services`)"))
 }
 
 pub fn db(id: u64) -> i64 {

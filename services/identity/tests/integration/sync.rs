@@ -1,12 +1,15 @@
 //! `identity.sync` against the in-process Discord emulator: 10,000 seeded members read in pages
-//! of 1000, counted by the meeting role a join would give, stale mappings removed and audited,
-//! one sync per guild at a time, and Discord's refusals explained.
+//! of 1000 (on PostgreSQL, NATS JetStream and Redis), counted by the meeting role a join would
+//! give, stale mappings removed and audited, one sync per guild at a time (a lock that changed
+//! hands is neither renewed nor released), and Discord's refusals explained.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kalcord_bus::{BusExt as _, MemoryBus, SharedBus};
-use kalcord_cache::{MemoryCache, SharedCache};
+use kalcord_cache::{Cache, CacheError, MemoryCache, SharedCache};
 use kalcord_config::Secret;
 use kalcord_discord_emulator::{DiscordEmulator, EmulatorConfig, GuildSeed, MemberSeed, RoleSeed, UserSeed, perms};
 use kalcord_identity::{Config, Identity};
@@ -17,8 +20,9 @@ use kalcord_store::Store;
 use kalcord_store::entity::MeetingRole;
 use kalcord_store::repo::guilds;
 use kalcord_store::repo::role_mappings::{self, NewRoleMapping};
+use kalcord_test_util::distributed::DistributedEnv;
 
-use super::common::{MANAGE_GUILD, audit_rows, db};
+use super::common::{MANAGE_GUILD, audit_rows, db, nats_bus, redis_cache};
 
 const GUILD: u64 = 1_300_000_000_000_000_001;
 const OWNER: u64 = 1_300_000_000_000_100_000;
@@ -76,10 +80,19 @@ fn guild(humans: u64) -> (GuildSeed, Expected) {
     (seed, expected)
 }
 
+/// What identity runs on.
+enum On {
+    /// SQLite in memory, the in-process bus and this cache.
+    Memory(SharedCache),
+    /// PostgreSQL, NATS JetStream and Redis, isolated by a fresh database and prefix.
+    Real,
+}
+
 struct Harness {
     bus: SharedBus,
     cache: SharedCache,
     discord: DiscordEmulator,
+    env: Option<DistributedEnv>,
     store: Store,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -87,11 +100,26 @@ struct Harness {
 }
 
 impl Harness {
-    /// Identity with the bot of `emulator` (or no Discord application at all when `with_bot` is false).
+    /// Identity with the bot of `emulator` (or no Discord application at all when `with_bot` is
+    /// false), on SQLite, the in-process bus and the memory cache.
     async fn start(emulator: EmulatorConfig, with_bot: bool) -> Self {
+        Self::start_on(emulator, with_bot, On::Memory(Arc::new(MemoryCache::new("sync", 10_000)))).await
+    }
+
+    async fn start_on(emulator: EmulatorConfig, with_bot: bool, on: On) -> Self {
         kalcord_test_util::install_crypto();
         let discord = DiscordEmulator::start(emulator).await.unwrap();
-        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let (bus, cache, env, store) = match on {
+            On::Memory(cache) => {
+                let bus: SharedBus = Arc::new(MemoryBus::new(""));
+                (bus, cache, None, Store::connect("sqlite::memory:").await.unwrap())
+            }
+            On::Real => {
+                let env = DistributedEnv::new(true).await.expect("PostgreSQL is running (`make services`)");
+                let store = Store::connect(env.database_url().unwrap()).await.unwrap();
+                (nats_bus(env.prefix()).await, redis_cache(env.prefix()).await, Some(env), store)
+            }
+        };
         store.migrate().await.unwrap();
         guilds::create(store.connection(), db(GUILD), "Sync school").await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -103,8 +131,6 @@ impl Harness {
             common.discord.application_id = application.id.parse().ok();
             common.discord.bot_token = Some(Secret::new(application.bot_token));
         }
-        let bus: SharedBus = Arc::new(MemoryBus::new(""));
-        let cache: SharedCache = Arc::new(MemoryCache::new("sync", 10_000));
         let deps = Deps {
             bus: Arc::clone(&bus),
             cache: Some(Arc::clone(&cache)),
@@ -117,7 +143,7 @@ impl Harness {
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task = tokio::spawn(async move { service.run(token).await.unwrap() });
-        Self { bus, cache, discord, store, shutdown, task, _dir: dir }
+        Self { bus, cache, discord, env, store, shutdown, task, _dir: dir }
     }
 
     async fn map(&self, role_id: u64, role: MeetingRole, priority: i32) {
@@ -147,6 +173,10 @@ impl Harness {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(10), self.task).await.expect("stops in time").unwrap();
         self.discord.stop().await;
+        if let Some(env) = self.env {
+            self.store.close().await.unwrap();
+            env.cleanup().await.unwrap();
+        }
     }
 }
 
@@ -158,7 +188,7 @@ fn manager(user: u64) -> Actor {
 async fn a_sync_counts_ten_thousand_members_by_role_and_drops_stale_mappings() {
     let _trace = kalcord_test_util::trace_init();
     let (seed, expected) = guild(10_000);
-    let harness = Harness::start(EmulatorConfig::default().with_guild(seed), true).await;
+    let harness = Harness::start_on(EmulatorConfig::default().with_guild(seed), true, On::Real).await;
     harness.map(TEACHERS, MeetingRole::Host, 1).await;
     harness.map(HELPERS, MeetingRole::Moderator, 2).await;
     harness.map(STUDENTS, MeetingRole::Attendee, 5).await;
@@ -237,6 +267,101 @@ async fn a_sync_held_by_another_replica_is_refused_until_it_ends() {
     harness.cache.delete(&key).await.unwrap();
     let report = harness.sync(&manager(OWNER)).await.unwrap();
     assert_eq!((report.members, report.pages), (6, 1));
+    harness.stop().await;
+}
+
+/// The memory cache, except that the guild's sync lock changes hands once it is taken, as if
+/// it expired and another replica's sync took it: just before identity's next write of it, or
+/// just after its next read (the worst moment for a check followed by a write).
+#[derive(Debug)]
+struct LockTakenOver {
+    armed: AtomicBool,
+    inner: MemoryCache,
+}
+
+const OTHER_REPLICA: &[u8] = b"other-replica";
+
+impl LockTakenOver {
+    fn is_lock(key: &str) -> bool {
+        key == format!("identity:sync:{GUILD}")
+    }
+
+    async fn take_over(&self, key: &str) -> Result<(), CacheError> {
+        if Self::is_lock(key) && self.armed.swap(false, Ordering::SeqCst) {
+            self.inner.set(key, Bytes::from_static(OTHER_REPLICA), Duration::from_mins(3)).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Cache for LockTakenOver {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        let value = self.inner.get(key).await?;
+        self.take_over(key).await?;
+        Ok(value)
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), CacheError> {
+        self.take_over(key).await?;
+        self.inner.set(key, value, ttl).await
+    }
+
+    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Duration) -> Result<bool, CacheError> {
+        let taken = self.inner.set_if_absent(key, value, ttl).await?;
+        if taken && Self::is_lock(key) {
+            self.armed.store(true, Ordering::SeqCst);
+        }
+        Ok(taken)
+    }
+
+    async fn increment(&self, key: &str, ttl: Duration) -> Result<u64, CacheError> {
+        self.inner.increment(key, ttl).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        self.take_over(key).await?;
+        self.inner.delete(key).await
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        self.take_over(key).await?;
+        self.inner.compare_and_set(key, expected, value, ttl).await
+    }
+
+    async fn compare_and_delete(&self, key: &str, expected: &[u8]) -> Result<bool, CacheError> {
+        self.take_over(key).await?;
+        self.inner.compare_and_delete(key, expected).await
+    }
+
+    async fn check(&self) -> Result<(), CacheError> {
+        self.inner.check().await
+    }
+}
+
+#[tokio::test]
+async fn a_sync_whose_lock_changed_hands_leaves_the_new_holder_s_lock_alone() {
+    let _trace = kalcord_test_util::trace_init();
+    let cache = Arc::new(LockTakenOver { armed: AtomicBool::new(false), inner: MemoryCache::new("sync", 10_000) });
+    let shared: SharedCache = Arc::clone(&cache) as SharedCache;
+    // Two member pages: the lock is renewed after the first, then released.
+    let emulator = EmulatorConfig::default().with_guild(guild(1_500).0);
+    let harness = Harness::start_on(emulator, true, On::Memory(shared)).await;
+    let report = harness.sync(&manager(OWNER)).await.unwrap();
+    assert_eq!((report.members, report.pages), (1_501, 2));
+    assert!(!cache.armed.load(Ordering::SeqCst), "the lock changed hands during the sync");
+    let key = format!("identity:sync:{GUILD}");
+    assert_eq!(
+        harness.cache.get(&key).await.unwrap().as_deref(),
+        Some(OTHER_REPLICA),
+        "the other sync's lock was neither overwritten by a renewal nor released"
+    );
     harness.stop().await;
 }
 
