@@ -23,8 +23,11 @@ const MAX_SHARED_LIMIT: u32 = 10;
 const MARGIN: Duration = Duration::from_millis(250);
 /// How long a learnt limit is remembered in the cache.
 const LIMIT_TTL: Duration = Duration::from_hours(1);
-/// Longest a request learning a route's limit holds the others back (its own timeout).
-const PROBE_TTL: Duration = Duration::from_secs(15);
+/// Longest a request learning a route's limit holds the others back: shorter than the longest
+/// wait of a request, so a probe lost with its process delays the others, never fails them.
+const PROBE_TTL: Duration = Duration::from_secs(8);
+/// How long a limit learnt here is used before it is read from the cache again.
+const LOCAL_TTL: Duration = Duration::from_mins(10);
 /// How often a replica waiting for a route's limit looks again.
 const PROBE_POLL: Duration = Duration::from_millis(25);
 
@@ -35,9 +38,9 @@ pub(crate) enum Ticket {
     Free,
     /// A slot of the route's bucket.
     Slot,
-    /// The right to learn the route's limit: [`SharedBuckets::learn`] or
-    /// [`SharedBuckets::forget_probe`] must follow.
-    Probe,
+    /// The right to learn the route's limit (held under this token): [`SharedBuckets::learn`]
+    /// or [`SharedBuckets::forget_probe`] must follow.
+    Probe(u64),
 }
 
 /// A route's limit.
@@ -62,7 +65,7 @@ pub(crate) struct Seen {
 pub(crate) struct SharedBuckets {
     application_id: u64,
     cache: SharedCache,
-    known: Mutex<HashMap<String, Known>>,
+    known: Mutex<HashMap<String, (Known, std::time::Instant)>>,
 }
 
 /// The bucket a request falls in: method and path, with the ids that are not major parameters
@@ -96,13 +99,15 @@ impl SharedBuckets {
 
     /// The route's shared limit, if it is known here or to another replica.
     async fn known(&self, route: &str) -> Option<Known> {
-        if let Some(known) = self.known.lock().get(route).copied() {
+        if let Some((known, at)) = self.known.lock().get(route).copied()
+            && at.elapsed() < LOCAL_TTL
+        {
             return Some(known);
         }
         let bytes = self.cache.get(&self.limit_key(route)).await.ok()??;
         let (limit, window) = std::str::from_utf8(&bytes).ok()?.split_once(' ')?;
         let known = Known { limit: limit.parse().ok()?, window: Duration::from_millis(window.parse().ok()?) };
-        self.known.lock().insert(route.to_owned(), known);
+        self.known.lock().insert(route.to_owned(), (known, std::time::Instant::now()));
         Some(known)
     }
 
@@ -120,8 +125,9 @@ impl SharedBuckets {
                 Some(known) => break known,
                 None => {}
             }
-            match self.cache.set_if_absent(&self.probe_key(route), "1".into(), PROBE_TTL).await {
-                Ok(true) => return Ok(Ticket::Probe),
+            let token = rand::random::<u64>();
+            match self.cache.set_if_absent(&self.probe_key(route), token.to_string().into(), PROBE_TTL).await {
+                Ok(true) => return Ok(Ticket::Probe(token)),
                 Ok(false) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, "shared rate limit unavailable; relying on the local one");
@@ -155,9 +161,11 @@ impl SharedBuckets {
         }
     }
 
-    /// Lets another request learn the route's limit (this one got no answer).
-    pub(crate) async fn forget_probe(&self, route: &str) {
-        if let Err(err) = self.cache.delete(&self.probe_key(route)).await {
+    /// Lets another request learn the route's limit (this one got no answer); only the probe
+    /// `ticket` holds is given back.
+    pub(crate) async fn forget_probe(&self, route: &str, ticket: Ticket) {
+        let Ticket::Probe(token) = ticket else { return };
+        if let Err(err) = self.cache.compare_and_delete(&self.probe_key(route), token.to_string().as_bytes()).await {
             tracing::debug!(error = %err, "cannot release a route's probe; it expires on its own");
         }
     }
@@ -167,15 +175,13 @@ impl SharedBuckets {
     /// route's limit, the requests Discord counted that no slot holds yet (others' made before
     /// the limit was known here), and an exhausted bucket holds every slot until Discord resets it.
     pub(crate) async fn learn(&self, route: &str, seen: Option<Seen>, ticket: Ticket) {
-        let before = self.known.lock().get(route).copied();
+        let before = self.known.lock().get(route).map(|(known, _)| *known);
         let Some(seen) = seen else {
             if before.is_none() {
                 // NOTE: no bucket headers: the route is not shared (remembered, so no more probes).
                 self.remember(route, Known { limit: 0, window: Duration::ZERO }).await;
             }
-            if ticket == Ticket::Probe {
-                self.forget_probe(route).await;
-            }
+            self.forget_probe(route, ticket).await;
             return;
         };
         let fresh = seen.remaining + 1 == seen.limit;
@@ -188,8 +194,8 @@ impl SharedBuckets {
         let ttl = seen.reset_after + MARGIN;
         if shared && seen.remaining == 0 {
             self.hold(route, known.limit, ttl).await;
-        } else if shared && ticket == Ticket::Probe {
-            let used = seen.limit - seen.remaining;
+        } else if shared && matches!(ticket, Ticket::Probe(_)) {
+            let used = seen.limit.saturating_sub(seen.remaining).min(seen.limit);
             for slot in 0..used {
                 let _ = self.cache.set_if_absent(&self.slot_key(route, slot), "1".into(), ttl).await;
             }
@@ -197,20 +203,19 @@ impl SharedBuckets {
         if before != Some(known) {
             self.remember(route, known).await;
         }
-        if ticket == Ticket::Probe {
-            self.forget_probe(route).await;
-        }
+        self.forget_probe(route, ticket).await;
     }
 
     async fn remember(&self, route: &str, known: Known) {
-        self.known.lock().insert(route.to_owned(), known);
+        self.known.lock().insert(route.to_owned(), (known, std::time::Instant::now()));
         let text = format!("{} {}", known.limit, known.window.as_millis());
         if let Err(err) = self.cache.set(&self.limit_key(route), text.into(), LIMIT_TTL).await {
             tracing::debug!(error = %err, "cannot share a route's rate limit");
         }
     }
 
-    /// Holds every slot of the route for `ttl` (an exhausted bucket, or a 429).
+    /// Holds every slot of the route for `ttl` (an exhausted bucket, or a 429): Discord's own
+    /// bucket opens again then, whatever the slots' earlier lives.
     pub(crate) async fn hold(&self, route: &str, limit: u32, ttl: Duration) {
         let limit = if limit == 0 { self.known(route).await.map_or(0, |known| known.limit) } else { limit };
         if limit > MAX_SHARED_LIMIT {
@@ -245,10 +250,11 @@ mod tests {
         let (a, b) = (SharedBuckets::new(1, Arc::clone(&cache)), SharedBuckets::new(1, cache));
         let route = "POST channels/1/messages";
         // An unknown limit: one request learns it while the others wait.
-        assert_eq!(a.reserve(route, Duration::from_secs(1)).await, Ok(Ticket::Probe));
+        let probe = a.reserve(route, Duration::from_secs(1)).await.unwrap();
+        assert!(matches!(probe, Ticket::Probe(_)), "{probe:?}");
         assert!(b.reserve(route, Duration::from_millis(100)).await.is_err(), "waits for the probe");
         let window = Duration::from_millis(400);
-        a.learn(route, Some(Seen { limit: 5, remaining: 4, reset_after: window }), Ticket::Probe).await;
+        a.learn(route, Some(Seen { limit: 5, remaining: 4, reset_after: window }), probe).await;
         for _ in 0..4 {
             assert_eq!(b.reserve(route, Duration::from_millis(100)).await, Ok(Ticket::Slot));
         }
@@ -256,8 +262,8 @@ mod tests {
         assert_eq!(a.reserve(route, Duration::from_secs(5)).await, Ok(Ticket::Slot), "free once the window passed");
         // Routes without headers, or with big buckets, are not shared.
         let other = "GET guilds/1/members";
-        assert_eq!(a.reserve(other, Duration::from_secs(1)).await, Ok(Ticket::Probe));
-        a.learn(other, None, Ticket::Probe).await;
+        let probe = a.reserve(other, Duration::from_secs(1)).await.unwrap();
+        a.learn(other, None, probe).await;
         assert_eq!(b.reserve(other, Duration::from_millis(10)).await, Ok(Ticket::Free));
     }
 }

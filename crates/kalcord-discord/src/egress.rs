@@ -294,9 +294,7 @@ impl Egress {
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(err) => {
-                    if ticket == Ticket::Probe {
-                        inner.buckets.forget_probe(&shared).await;
-                    }
+                    inner.buckets.forget_probe(&shared, ticket).await;
                     permit.complete(None);
                     return Err(EgressError::Transport(err.without_url()));
                 }
@@ -306,6 +304,7 @@ impl Egress {
             let bytes = match response.bytes().await {
                 Ok(bytes) => bytes.to_vec(),
                 Err(err) => {
+                    inner.buckets.forget_probe(&shared, ticket).await;
                     permit.complete(bucket_headers(&headers));
                     return Err(EgressError::Transport(err.without_url()));
                 }
@@ -365,11 +364,7 @@ impl Egress {
         // NOTE: a 429's reset is its retry_after, not the bucket's window; an error without
         // headers says nothing about the route.
         match (status, seen(headers)) {
-            (429, _) | (400.., None) => {
-                if ticket == Ticket::Probe {
-                    buckets.forget_probe(shared).await;
-                }
-            }
+            (429, _) | (400.., None) => buckets.forget_probe(shared, ticket).await,
             (_, seen) => buckets.learn(shared, seen, ticket).await,
         }
     }

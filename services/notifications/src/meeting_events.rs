@@ -61,9 +61,13 @@ pub(crate) enum EventError {
     /// Discord failed for now (retried).
     #[error("discord unavailable")]
     Discord(#[source] EgressError),
-    /// Another replica is bringing the same meeting up to date (retried shortly).
+    /// Another replica is bringing the same meeting up to date; its lease ends within this
+    /// (retried then).
     #[error("the meeting is being updated by another replica")]
-    Busy,
+    Busy(Duration),
+    /// A call to Discord took too long (rate limits); retried.
+    #[error("discord too slow")]
+    Slow,
 }
 
 impl From<sea_orm::DbErr> for EventError {
@@ -255,8 +259,17 @@ impl App {
             EventError::Discord(EgressError::RateLimited { retry_after_ms, .. }) => {
                 delay.max(Duration::from_millis(*retry_after_ms))
             }
-            // NOTE: the other replica holds the meeting for a few calls to Discord at most.
-            EventError::Busy => Duration::from_millis(250).saturating_mul(attempt.clamp(1, 8)),
+            // NOTE: the holder usually gives the meeting back within a few calls, so look again
+            // soon, backing off (half a second, doubling) but never past the end of its lease: a
+            // crashed holder's lease runs out long before the deliveries do.
+            EventError::Busy(until) => {
+                let backoff = Duration::from_millis(500).saturating_mul(1 << attempt.saturating_sub(1).min(10));
+                if until.is_zero() {
+                    backoff.min(Duration::from_secs(2))
+                } else {
+                    backoff.min(*until + Duration::from_millis(100))
+                }
+            }
             _ => delay,
         }
     }

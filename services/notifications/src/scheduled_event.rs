@@ -58,9 +58,10 @@ pub(crate) fn steps(current: i16, target: i16) -> Vec<i16> {
 /// its public address, else where to find the meeting in Discord. Both name the meeting, which
 /// is how an event created before a crash is found again.
 pub(crate) fn location(launch_url: Option<String>, meeting: &Meeting) -> String {
-    let text =
-        launch_url.unwrap_or_else(|| format!("In Discord: Join button or /meeting join (meeting {})", meeting.id));
-    truncate(&text, LOCATION_CHARS)
+    // NOTE: a link is never cut (it would lead nowhere, and two cut links could look alike).
+    launch_url.filter(|url| url.chars().count() <= LOCATION_CHARS).unwrap_or_else(|| {
+        truncate(&format!("In Discord: Join button or /meeting join (meeting {})", meeting.id), LOCATION_CHARS)
+    })
 }
 
 fn truncate(text: &str, chars: usize) -> String {

@@ -25,8 +25,11 @@ use crate::app::App;
 use crate::meeting_events::{EventError, permanent};
 use crate::scheduled_event::{self, status};
 
-/// How long one replica may hold a meeting.
-const LEASE: Duration = Duration::from_secs(30);
+/// How long one replica may hold a meeting; renewed before every call to Discord.
+const LEASE: Duration = Duration::from_mins(3);
+/// Longest one call to Discord may take (rate-limit waits and retries included) under the
+/// lease: well inside it, so a lease never runs out while its holder is still calling.
+const CALL_LIMIT: Duration = Duration::from_mins(1);
 /// Discord refuses events starting in the past; one starting sooner than this is not created.
 const CREATE_AHEAD_MS: i64 = 60_000;
 
@@ -59,9 +62,12 @@ impl App {
         // once by one replica must not both hold the lease.
         let owner = format!("{}:{}", self.lease_owner, self.leases.fetch_add(1, Ordering::Relaxed));
         let Some(synced) = meeting_syncs::acquire(db, id, guild.id, &owner, LEASE).await? else {
-            return Err(EventError::Busy);
+            let until = meeting_syncs::get(db, id).await?.and_then(|row| row.lease_until);
+            let wait =
+                until.map_or(Duration::ZERO, |until| (until - kalcord_store::now()).to_std().unwrap_or_default());
+            return Err(EventError::Busy(wait));
         };
-        let work = Work { app: self, id, owner: &owner };
+        let work = Work { app: self, guild: guild.id, id, owner: &owner };
         let result = work.sync(meeting, guild, &synced).await;
         if let Err(err) = meeting_syncs::release(db, id, &owner).await {
             tracing::warn!(meeting = %id, error = %err, "meeting lease not released; it expires on its own");
@@ -73,6 +79,7 @@ impl App {
 /// One call's work on one meeting, under its lease.
 struct Work<'a> {
     app: &'a App,
+    guild: i64,
     id: Uuid,
     owner: &'a str,
 }
@@ -93,7 +100,20 @@ impl Work<'_> {
         if meeting_syncs::record(self.app.store.connection(), self.id, self.owner, progress).await? {
             Ok(())
         } else {
-            Err(EventError::Busy)
+            Err(EventError::Busy(Duration::ZERO))
+        }
+    }
+
+    /// One call to Discord: the lease renewed first (a lost one stops the work), the call bounded
+    /// by [`CALL_LIMIT`] so it ends while the lease still holds.
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer<Value>, EventError> {
+        let db = self.app.store.connection();
+        if meeting_syncs::acquire(db, self.id, self.guild, self.owner, LEASE).await?.is_none() {
+            return Err(EventError::Busy(Duration::ZERO));
+        }
+        match tokio::time::timeout(CALL_LIMIT, self.app.egress.request::<Value>(method, path, body)).await {
+            Ok(result) => answer(result),
+            Err(_) => Err(EventError::Slow),
         }
     }
 
@@ -102,8 +122,9 @@ impl Work<'_> {
     async fn sync_announcement(&self, meeting: &Meeting) -> Result<(), EventError> {
         let (channel, message) = (meeting.discord_channel_id, meeting.discord_message_id);
         if channel != 0 && message != 0 {
-            let view = kalcord_view::announcement(meeting);
-            if let Answer::Refused(err) = answer(self.app.egress.edit_message(channel, message, &view).await)? {
+            let view = serde_json::to_value(kalcord_view::announcement(meeting)).unwrap_or_default();
+            let path = format!("channels/{channel}/messages/{message}");
+            if let Answer::Refused(err) = self.call(Method::Patch, &path, Some(&view)).await? {
                 tracing::info!(meeting = %self.id, error = %err, "the announcement of a meeting can no longer be edited");
             }
         }
@@ -145,24 +166,52 @@ impl Work<'_> {
             return self.create_event(meeting, guild.id, &location).await;
         };
         let path = format!("guilds/{}/scheduled-events/{event}", guild.id);
-        let mut now = current;
         if target == status::SCHEDULED && current == status::SCHEDULED {
             let fields = scheduled_event::fields(meeting, &location);
-            if let Answer::Refused(err) =
-                answer(self.app.egress.request::<Value>(Method::Patch, &path, Some(&fields)).await)?
-            {
+            if let Answer::Refused(err) = self.call(Method::Patch, &path, Some(&fields)).await? {
                 return self.event_refused(meeting, &err).await;
             }
         }
-        for step in scheduled_event::steps(current, target) {
-            let body = json!({ "status": step });
-            match answer(self.app.egress.request::<Value>(Method::Patch, &path, Some(&body)).await)? {
-                Answer::Done(_) => now = step,
-                Answer::Refused(err) => return self.event_refused(meeting, &err).await,
+        let mut now = current;
+        let mut looked = false;
+        loop {
+            let mut refused = None;
+            for step in scheduled_event::steps(now, target) {
+                match self.call(Method::Patch, &path, Some(&json!({ "status": step }))).await? {
+                    Answer::Done(_) => {
+                        now = step;
+                        // NOTE: each step is recorded, so a retry goes on from where this one got.
+                        self.record(Progress { event_status: Some(Some(now)), ..Progress::default() }).await?;
+                    }
+                    Answer::Refused(err) => {
+                        refused = Some(err);
+                        break;
+                    }
+                }
+            }
+            let Some(err) = refused else { break };
+            // NOTE: refused: the event moved in Discord (someone changed it by hand); read where
+            // it is and try once more from there.
+            let found = if looked { None } else { self.event_status(&path).await? };
+            match found {
+                Some(status) if status != now => {
+                    looked = true;
+                    now = status;
+                    self.record(Progress { event_status: Some(Some(now)), ..Progress::default() }).await?;
+                }
+                _ => return self.event_refused(meeting, &err).await,
             }
         }
         tracing::debug!(meeting = %self.id, event, status = now, "scheduled event in step");
         self.record(Progress { event_status: Some(Some(now)), ..done(None) }).await
+    }
+
+    /// The status Discord shows for the event at `path`, if it can be read.
+    async fn event_status(&self, path: &str) -> Result<Option<i16>, EventError> {
+        match self.call(Method::Get, path, None).await? {
+            Answer::Done(event) => Ok(event["status"].as_i64().and_then(|status| i16::try_from(status).ok())),
+            Answer::Refused(_) => Ok(None),
+        }
     }
 
     /// Creates the event, marked `creating` first.
@@ -175,7 +224,7 @@ impl Work<'_> {
         self.record(Progress { event_state: Some(EventState::Creating), ..Progress::default() }).await?;
         let path = format!("guilds/{guild}/scheduled-events");
         let body = scheduled_event::create_body(meeting, location);
-        match answer(self.app.egress.request::<Value>(Method::Post, &path, Some(&body)).await)? {
+        match self.call(Method::Post, &path, Some(&body)).await? {
             Answer::Done(created) => {
                 let event = created["id"].as_str().and_then(|id| id.parse::<i64>().ok());
                 let Some(event) = event else {
@@ -208,7 +257,7 @@ impl Work<'_> {
     /// The guild's event at `location` (id, status), if Discord has one.
     async fn find_event(&self, guild: i64, location: &str) -> Result<Option<(i64, i16)>, EventError> {
         let path = format!("guilds/{guild}/scheduled-events");
-        match answer(self.app.egress.request::<Value>(Method::Get, &path, None::<&()>).await)? {
+        match self.call(Method::Get, &path, None).await? {
             Answer::Done(events) => Ok(scheduled_event::find(&events, location)),
             Answer::Refused(_) => Ok(None),
         }

@@ -23,8 +23,9 @@ use serde_json::json;
 use super::recording::{Applied, WebhookError};
 use super::{MeetingsApi, reference_id};
 
-/// Most meetings looked at per poll (the most recent first).
-const POLL_BATCH: u64 = 200;
+/// Most meetings looked at per poll (the most recent first); meetings of partners that notify
+/// are skipped without a call to Kaltura, so they cost a row read each.
+const POLL_MAX: u64 = 5_000;
 /// Entries read per meeting (a meeting rarely has more recordings).
 const ENTRIES_PER_MEETING: u32 = 25;
 
@@ -68,8 +69,9 @@ impl MeetingsApi {
                     .eq(MeetingStatus::Live)
                     .or(Column::Status.eq(MeetingStatus::Ended).and(Column::ActualEnd.gt(since))),
             )
-            .order_by_desc(Column::ActualStart)
-            .limit(POLL_BATCH)
+            // NOTE: ids are time-ordered (UUID v7): newest first, on both databases alike.
+            .order_by_desc(Column::Id)
+            .limit(POLL_MAX)
             .all(self.store.connection())
             .await?;
         let quiet_since = now - TimeDelta::from_std(quiet).unwrap_or(TimeDelta::MAX);
@@ -106,7 +108,9 @@ impl MeetingsApi {
             };
             polled.meetings += 1;
             for entry in entries.iter().filter(|entry| entry.status == MediaEntry::READY) {
-                if let Applied::Recorded { .. } = self.apply_webhook(&as_notification(entry, partner, now)).await? {
+                if let Applied::Recorded { .. } =
+                    self.apply_webhook(&as_notification(entry, partner, meeting.guild_id, now)).await?
+                {
                     polled.recorded += 1;
                 }
             }
@@ -134,7 +138,7 @@ fn filter_of(meeting: &meeting::Model) -> Option<MediaFilter> {
 }
 
 /// A listed entry as the notification Kaltura would have sent about it.
-fn as_notification(entry: &MediaEntry, partner: i64, now: DateTime<Utc>) -> WebhookEvent {
+fn as_notification(entry: &MediaEntry, partner: i64, guild: i64, now: DateTime<Utc>) -> WebhookEvent {
     let object = json!({
         "id": entry.id,
         "name": entry.name,
@@ -161,8 +165,8 @@ fn as_notification(entry: &MediaEntry, partner: i64, now: DateTime<Utc>) -> Webh
         received_at_unix_ms: now.timestamp_millis(),
         reference_id: entry.reference_id.clone().filter(|id| !id.is_empty()),
         status: Some(entry.status),
-        // NOTE: not a guild: the entry's own reference or root decides the meeting.
-        tenant: "poll".to_owned(),
+        // NOTE: the meeting's guild: the entry is applied only to a meeting of that guild.
+        tenant: guild.to_string(),
         template_id: None,
         template_system_name: None,
     }

@@ -297,3 +297,38 @@ async fn an_event_created_before_a_crash_is_found_again_not_created_twice() {
     assert_eq!(synced.event_version, planned.version);
     h.stop().await;
 }
+
+/// Someone cancelled the mirrored event by hand in Discord: when the meeting then goes live, the
+/// refused change is settled by reading where the event is, not retried forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_changed_by_hand_in_discord_is_read_back_not_fought() {
+    let _trace = kalcord_test_util::trace_init();
+    let h = harness().await;
+    let planned = scheduled(&h, "Art", 2).await;
+    h.publish(&event_of("scheduled", &planned, &[]), false).await;
+    h.settled(SETTLE).await;
+    let event = events(&h)[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("guilds/{}/scheduled-events/{event}", seed::GUILD_ID);
+    let cancel = serde_json::json!({"status": 4});
+    let _: Value = h.egress().request(kalcord_discord::egress::Method::Patch, &path, Some(&cancel)).await.unwrap();
+
+    let live = change(&h, planned, |row| {
+        row.status = Set(MeetingStatus::Live);
+        row.actual_start = Set(Some(Utc::now()));
+    })
+    .await;
+    h.publish(&event_of("started", &live, &[]), false).await;
+    h.settled(SETTLE).await;
+    assert_eq!(events(&h)[0]["status"], 4, "left as Discord has it");
+    let synced = meeting_syncs::get(h.store.connection(), live.id).await.unwrap().unwrap();
+    assert_eq!((synced.event_status, synced.event_version), (Some(4), live.version));
+    let refused = h
+        .discord
+        .state()
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "PATCH" && request.path.contains(&event) && request.status == 400)
+        .count();
+    assert_eq!(refused, 1, "one refused change, then read back");
+    h.stop().await;
+}
