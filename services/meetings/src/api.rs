@@ -617,24 +617,47 @@ impl MeetingsApi {
     /// listing, joining by channel and ending see them as they are. Failures are logged: the next
     /// call tries again.
     async fn start_due(&self, guild: i64) {
-        let db = self.store.connection();
         let due = meeting::Entity::find()
             .filter(meeting::Column::GuildId.eq(guild))
             .filter(meeting::Column::Status.eq(MeetingStatus::Scheduled))
             .filter(meeting::Column::ScheduledStart.lte(Utc::now()))
             .limit(START_DUE_BATCH)
-            .all(db)
+            .all(self.store.connection())
             .await;
-        let due = match due {
-            Ok(due) => due,
-            Err(err) => {
-                tracing::warn!(guild, error = %err, "cannot look for meetings due to start");
-                return;
+        match due {
+            Ok(due) => {
+                self.go_live(due).await;
             }
-        };
+            Err(err) => tracing::warn!(guild, error = %err, "cannot look for meetings due to start"),
+        }
+    }
+
+    /// Every scheduled meeting whose start time has come by `now` goes LIVE with its `started`
+    /// event: the start time is a persisted schedule, read from the store at each poll, so a start
+    /// that came while no replica ran is applied at the next one, once (a version-checked update).
+    /// Returns how many this call started.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be read.
+    pub async fn start_due_meetings(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let due = meeting::Entity::find()
+            .filter(meeting::Column::Status.eq(MeetingStatus::Scheduled))
+            .filter(meeting::Column::ScheduledStart.lte(now))
+            .order_by_asc(meeting::Column::ScheduledStart)
+            .limit(START_DUE_BATCH)
+            .all(self.store.connection())
+            .await?;
+        Ok(self.go_live(due).await)
+    }
+
+    /// Takes each meeting LIVE (audited as the system, with its `started` event); returns how
+    /// many went live here (another replica may start one first).
+    async fn go_live(&self, due: Vec<meeting::Model>) -> u64 {
+        let mut started = 0;
         for model in due {
-            let id = model.id;
-            let Ok(txn) = self.begin().await else { return };
+            let (id, guild) = (model.id, model.guild_id);
+            let Ok(txn) = self.begin().await else { return started };
             let result = async {
                 let row = meetings::set_status(&txn, model, MeetingStatus::Live).await?;
                 let entry = NewAuditEntry::new(SYSTEM_ACTOR, Transition::Start.action())
@@ -648,6 +671,7 @@ impl MeetingsApi {
             .await;
             match finish(txn, result).await {
                 Ok(_) => {
+                    started += 1;
                     self.wake_relay();
                     tracing::info!(guild, meeting = %id, "a scheduled meeting reached its start time and is live");
                 }
@@ -655,6 +679,7 @@ impl MeetingsApi {
                 Err(failure) => tracing::debug!(guild, meeting = %id, code = failure.code, "not started here"),
             }
         }
+        started
     }
 
     /// Cancels the meeting's Kaltura event; a failure is logged (the meeting stays cancelled).

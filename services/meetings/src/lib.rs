@@ -62,7 +62,7 @@ pub struct Config {
     /// How long before a scheduled meeting's start its reminder is sent, in guilds that chose no
     /// lead of their own; zero reminds only the guilds that chose one.
     pub reminder_lead: Duration,
-    /// How often the store is polled for meetings due a reminder.
+    /// How often the store is polled for meetings whose start time came or due a reminder.
     pub reminder_poll: Duration,
     /// How often Kaltura is asked for new recordings of partners that send no notifications
     /// (zero: never).
@@ -121,7 +121,7 @@ impl Section for Config {
             reminder_poll: r.duration(
                 "reminder_poll",
                 defaults.reminder_poll,
-                "How often the store is polled for scheduled meetings due a reminder.",
+                "How often the store is polled for scheduled meetings whose start time came (they go live) or that are due a reminder.",
             ),
             recording_poll: r.duration(
                 "recording_poll",
@@ -274,13 +274,19 @@ impl Service for Meetings {
     }
 }
 
-/// Polls for due reminders every `poll` until `stop` (see [`MeetingsApi::send_due_reminders`]).
+/// Polls for meetings whose start time came and for due reminders every `poll` until `stop`
+/// (see [`MeetingsApi::start_due_meetings`] and [`MeetingsApi::send_due_reminders`]).
 #[tracing::instrument(name = "reminders", skip_all)]
 async fn remind(api: Arc<MeetingsApi>, lead: Duration, poll: Duration, stop: CancellationToken) {
     if lead.is_zero() {
         tracing::info!("meeting reminders go out only in servers that chose a lead (meetings.reminder_lead = 0s)");
     }
     loop {
+        match api.start_due_meetings(kalcord_store::now()).await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "scheduled meetings started"),
+            Err(err) => tracing::warn!(error = %err, "cannot look for meetings due to start; retrying"),
+        }
         match api.send_due_reminders(kalcord_store::now(), lead).await {
             Ok(0) => {}
             Ok(count) => tracing::debug!(count, "meeting reminders written"),

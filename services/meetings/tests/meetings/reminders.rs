@@ -156,3 +156,39 @@ async fn each_guild_is_reminded_at_its_own_lead() {
     assert_eq!(reminded(later.id).await, None);
     h.stop().await;
 }
+
+/// A scheduled meeting whose start time comes goes live by itself (no request needed), with its
+/// `started` event, once: the start time is read from the store at each poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_goes_live_at_its_start_time_without_anyone_asking() {
+    use kalcord_store::entity::{MeetingStatus as StoredStatus, event_outbox};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+
+    let _trace = kalcord_test_util::trace_init();
+    let h = Harness::new().await;
+    let scheduled = CreateMeetingRequest {
+        scheduled_start_unix_ms: in_hours(2),
+        ..create_request(GUILD_A, HOST, "due-1", "Morning lecture")
+    };
+    let created = meeting(&h.create(scheduled).await).clone();
+    // The clock reaches the start (the service keeps polling; nobody asks it anything).
+    starts_in(&h.store, &created.id, -1).await;
+    let id = Uuid::parse_str(&created.id).unwrap();
+    let mut status = StoredStatus::Scheduled;
+    for _ in 0..100 {
+        status = meetings::get(h.store.connection(), id).await.unwrap().unwrap().status;
+        if status == StoredStatus::Live {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, StoredStatus::Live);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = event_outbox::Entity::find()
+        .filter(event_outbox::Column::Subject.eq(subject::MEETINGS_EVENTS_STARTED))
+        .count(h.store.connection())
+        .await
+        .unwrap();
+    assert_eq!(started, 1, "one started event, however many polls ran");
+    h.stop().await;
+}
