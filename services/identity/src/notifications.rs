@@ -67,24 +67,24 @@ fn validate(request: &NotificationSettingsRequest) -> Result<(), Error> {
 
 /// Applies the request to the row; returns what changed (for the audit entry).
 fn apply(row: &guild::Model, request: &NotificationSettingsRequest) -> (guild::ActiveModel, Map<String, Value>) {
-    let mut changed = Map::new();
+    let mut audited = Map::new();
     let mut changes = row.clone().into_active_model();
     let snowflake = |id: u64| i64::try_from(id).ok().filter(|id| *id > 0);
     if let Some(channel) = request.channel_id {
         changes.notification_channel_id = Set(snowflake(channel));
-        changed.insert("channel_id".to_owned(), json!(channel.to_string()));
+        audited.insert("channel_id".to_owned(), json!(channel.to_string()));
     }
     if let Some(role) = request.mention_role_id {
         changes.mention_role_id = Set(snowflake(role));
-        changed.insert("mention_role_id".to_owned(), json!(role.to_string()));
+        audited.insert("mention_role_id".to_owned(), json!(role.to_string()));
     }
     if let Some(minutes) = request.reminder_minutes {
         changes.reminder_minutes = Set(i32::try_from(minutes).ok().filter(|minutes| *minutes > 0));
-        changed.insert("reminder_minutes".to_owned(), json!(minutes));
+        audited.insert("reminder_minutes".to_owned(), json!(minutes));
     }
     if let Some(on) = request.scheduled_events {
         changes.scheduled_events = Set(on);
-        changed.insert("scheduled_events".to_owned(), json!(on));
+        audited.insert("scheduled_events".to_owned(), json!(on));
     }
     if !request.mute.is_empty() || !request.unmute.is_empty() {
         let muted = POST_KINDS.iter().filter(|kind| {
@@ -92,10 +92,10 @@ fn apply(row: &guild::Model, request: &NotificationSettingsRequest) -> (guild::A
                 || (row.mutes(kind) && !request.unmute.iter().any(|on| on == *kind))
         });
         let muted = muted_posts(muted.copied());
-        changed.insert("muted_posts".to_owned(), json!(muted));
+        audited.insert("muted_posts".to_owned(), json!(muted));
         changes.muted_posts = Set(muted);
     }
-    (changes, changed)
+    (changes, audited)
 }
 
 impl App {
@@ -148,12 +148,12 @@ impl App {
             let row = guilds::get(&txn, guild)
                 .await?
                 .ok_or(StoreError::NotFound { entity: "guild", id: guild.to_string() })?;
-            let (changes, changed) = apply(&row, request);
+            let (changes, audited) = apply(&row, request);
             let row = guilds::update(&txn, changes).await?;
             let entry = NewAuditEntry::new(audit_actor(actor), "notifications.update")
                 .guild(guild)
                 .target(format!("guild:{guild}"))
-                .details(Value::Object(changed));
+                .details(Value::Object(audited));
             audit::append(&txn, entry).await?;
             Ok::<_, StoreError>(row)
         }
