@@ -236,6 +236,19 @@ impl EmulatorState {
         send(&self.inner, spec).await
     }
 
+    /// The payload Discord would send for `spec`, without sending it: the interaction is
+    /// recorded (so its token takes callbacks and follow-ups) and the caller delivers it, e.g.
+    /// a load generator that signs thousands of them ahead of a run.
+    ///
+    /// # Errors
+    ///
+    /// [`EmulatorError::Interaction`] when the spec names an unknown guild, member, channel,
+    /// message or command.
+    pub fn build_interaction(&self, spec: &InteractionSpec) -> Result<Value, EmulatorError> {
+        let (_, payload) = self.inner.with_world(|world| build(world, spec))?;
+        Ok(payload)
+    }
+
     /// Sends one bad-signature probe (or a valid PING).
     ///
     /// # Errors
