@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run test lint bench services services-stop services-status proto docs build clean-data
+.PHONY: run test lint bench bench-quick services services-stop services-status proto docs build clean-data
 
 ## run: the whole system in one process on embedded defaults (SQLite, in-process bus)
 run:
@@ -30,13 +30,14 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-## bench: speed and memory benchmarks (release mode); fails when a target is missed
+## bench: speed and memory, side by side with the bare handler; rewrites docs/benchmarks.md
+## (needs `make services`); fails when a target is missed
 bench:
-	$(CARGO) bench --locked -p kalcord-kaltura --bench ks -- --warm-up-time 1 --measurement-time 3
-	$(CARGO) bench --locked -p kalcord-api-gateway --bench interactions_edge
-	$(CARGO) bench --locked -p kalcord-standalone --bench joins
-	$(CARGO) bench --locked -p kalcord-identity --bench sync
-	$(CARGO) bench --locked -p kalcord-gateway-shard --bench fanout
+	./scripts/bench.sh
+
+## bench-quick: the smoke version (small sizes, one run, timings not judged; report in target/bench-quick.md)
+bench-quick:
+	./scripts/bench.sh --quick
 
 ## build: every binary
 build:

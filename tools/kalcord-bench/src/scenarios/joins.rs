@@ -1,0 +1,309 @@
+//! The join storm and a realistic mix, against the standalone process.
+//!
+//! The `kalcord` binary runs on the server core on its embedded defaults (SQLite, in-process
+//! bus, memory cache), talking to the Discord and Kaltura emulators in this process. The owner
+//! starts a live meeting; then, each round, a fresh set of members presses Join once each at
+//! an even offered rate (open loop) — first as members kalcord has never seen, then the same
+//! members again, now known.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kalcord_discord::egress::{Egress, EgressConfig};
+use kalcord_discord_emulator::{
+    DiscordEmulator, EmulatorConfig, InteractionKind, InteractionSpec, MemberSeed, UserSeed, seed,
+};
+use kalcord_kaltura_emulator::{Emulator as KalturaEmulator, PartnerConfig};
+use kalcord_loadgen::interactions::{self, Signer};
+use kalcord_loadgen::{Mode, Prepared};
+use serde_json::{Value, json};
+
+use super::{Ctx, load, run_line};
+use crate::procs::{Proc, binary};
+use crate::report::{Section, median, ms, thousands};
+
+const FIRST_MEMBER: u64 = 1_284_000_000_001_000_000;
+const PARTNER: i64 = 4_200_001;
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const KEY: [u8; 32] = [7; 32];
+const STORM: Duration = Duration::from_secs(10);
+const P99_TARGET: f64 = 100.0;
+
+fn click(message_id: u64, custom_id: &str, user_id: u64) -> InteractionSpec {
+    InteractionSpec {
+        kind: InteractionKind::Button { custom_id: custom_id.to_owned(), message_id },
+        guild_id: Some(seed::GUILD_ID),
+        channel_id: Some(seed::GENERAL_CHANNEL),
+        user_id,
+        locale: None,
+    }
+}
+
+fn command(user_id: u64, sub: Value) -> InteractionSpec {
+    InteractionSpec::command(seed::GUILD_ID, user_id, "meeting", vec![sub]).in_channel(seed::GENERAL_CHANNEL)
+}
+
+/// Kaltura requests since the last clear, by `service.action`, and the user ids of `user.add`.
+fn kaltura_calls(kaltura: &KalturaEmulator) -> (BTreeMap<String, u64>, BTreeSet<String>) {
+    let mut calls = BTreeMap::new();
+    let mut added = BTreeSet::new();
+    for request in kaltura.state().requests() {
+        let name =
+            format!("{}.{}", request.service.as_deref().unwrap_or("?"), request.action.as_deref().unwrap_or("?"));
+        if name == "user.add" {
+            let id = request.params.pointer("/user/id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            added.insert(id);
+        }
+        *calls.entry(name).or_insert(0) += 1;
+    }
+    (calls, added)
+}
+
+fn calls_text(calls: &BTreeMap<String, u64>) -> String {
+    if calls.is_empty() {
+        return "no Kaltura request".to_owned();
+    }
+    calls.iter().map(|(name, count)| format!("{count} × {name}")).collect::<Vec<_>>().join(", ")
+}
+
+struct System {
+    discord: DiscordEmulator,
+    kaltura: KalturaEmulator,
+    kalcord: Proc,
+    api: String,
+    custom_id: String,
+    message_id: u64,
+    _data: tempfile::TempDir,
+}
+
+async fn start(ctx: &Ctx, members: u64) -> anyhow::Result<System> {
+    let kaltura = KalturaEmulator::start(
+        kalcord_kaltura_emulator::EmulatorConfig::default().with_partner(PartnerConfig::new(PARTNER, SECRET)),
+    )
+    .await?;
+    let mut guild = seed::demo_guild();
+    guild.members.reserve(usize::try_from(members)?);
+    for n in 0..members {
+        guild = guild.with_member(MemberSeed::new(UserSeed::new(FIRST_MEMBER + n, &format!("member{n}"))));
+    }
+    let mut config = EmulatorConfig::default().with_guild(guild);
+    config.application.signing_key_hex = Some(hex::encode(KEY));
+    let discord = DiscordEmulator::start(config).await?;
+    let app = discord.application();
+    let data = tempfile::tempdir()?;
+    let env: Vec<(String, String)> = [
+        ("KALCORD_STORE_URL", format!("sqlite://{}/bench.db", data.path().display())),
+        ("KALCORD_API_GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
+        ("KALCORD_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
+        ("KALCORD_TELEMETRY_LOG_FILTER", "warn".to_owned()),
+        ("KALCORD_SECRETS_TENANT_FILE", format!("{}/tenants.toml", data.path().display())),
+        ("KALCORD_DISCORD_API_BASE", discord.api_authority()),
+        ("KALCORD_DISCORD_APPLICATION_ID", app.id.clone()),
+        ("KALCORD_DISCORD_PUBLIC_KEY", app.public_key_hex.clone()),
+        ("KALCORD_DISCORD_BOT_TOKEN", app.bot_token.clone()),
+        ("KALCORD_KALTURA_PARTNER_ID", PARTNER.to_string()),
+        ("KALCORD_KALTURA_ADMIN_SECRET", SECRET.to_owned()),
+        ("KALCORD_KALTURA_SERVICE_URL", kaltura.base_url()),
+        ("KALCORD_KALTURA_KAF_URL", kaltura.base_url()),
+        ("KALCORD_SANDBOX_DISCORD", "off".to_owned()),
+        ("KALCORD_SANDBOX_KALTURA", "off".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let kalcord = Proc::start(&binary("kalcord")?, &[], &env, ctx.cores, "admin").await?;
+    kalcord.wait_ready().await?;
+    let api = kalcord.url("api")?.to_owned();
+    discord.state().set_interactions_url(Some(format!("{api}/interactions").parse()?));
+    let egress = Egress::new(
+        EgressConfig {
+            api_base: Some(discord.api_authority()),
+            application_id: app.id.parse()?,
+            bot_token: kalcord_config::Secret::new(app.bot_token.clone()),
+            global_per_second: 50,
+            invalid_limit: 100,
+            timeout: Duration::from_secs(5),
+        },
+        Arc::new(kalcord_cache::MemoryCache::new("bench", 100)),
+    );
+    let commands = serde_json::to_value(kalcord_discord::command::all())?;
+    egress.overwrite_commands(Some(seed::GUILD_ID), &commands).await?;
+    let start = command(
+        seed::OWNER_ID,
+        json!({"type": 1, "name": "start", "options": [
+            {"type": 3, "name": "title", "value": "Join storm"},
+            {"type": 3, "name": "kind", "value": "meeting_room"}
+        ]}),
+    );
+    let outcome = discord.state().send_interaction(&start).await?;
+    let answer = outcome.json.clone().unwrap_or_default();
+    let custom_id = answer["data"]["components"][0]["components"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find_map(|b| b["custom_id"].as_str().filter(|id| id.contains("join")).map(str::to_owned))
+        })
+        .ok_or_else(|| anyhow::anyhow!("/meeting start answered without a Join button: {answer}"))?;
+    let message_id = discord
+        .state()
+        .messages()
+        .into_iter()
+        .rev()
+        .find(|m| m.components.to_string().contains(&custom_id))
+        .map(|m| m.message_id)
+        .ok_or_else(|| anyhow::anyhow!("the meeting post is missing"))?;
+    Ok(System { discord, kaltura, kalcord, api, custom_id, message_id, _data: data })
+}
+
+fn clicks(system: &System, signer: &Signer, users: std::ops::Range<u64>) -> anyhow::Result<Vec<Prepared>> {
+    users
+        .map(|user| {
+            let payload =
+                system.discord.state().build_interaction(&click(system.message_id, &system.custom_id, user))?;
+            Ok(signer.sign(&payload))
+        })
+        .collect()
+}
+
+/// The mix: Join presses, `/meeting join`, `/meeting list`, autocomplete of a meeting, PINGs.
+fn mix(system: &System, signer: &Signer, users: std::ops::Range<u64>) -> anyhow::Result<Vec<Prepared>> {
+    let state = system.discord.state();
+    let mut prepared = Vec::new();
+    for (index, user) in users.enumerate() {
+        let spec = match index % 20 {
+            0..=11 => click(system.message_id, &system.custom_id, user),
+            12..=14 => command(user, json!({"type": 1, "name": "join", "options": []})),
+            15..=17 => command(user, json!({"type": 1, "name": "list", "options": []})),
+            18 => InteractionSpec {
+                kind: InteractionKind::Autocomplete {
+                    name: "meeting".to_owned(),
+                    options: vec![json!({"type": 1, "name": "join", "options": [
+                        {"type": 3, "name": "meeting", "value": "Jo", "focused": true}
+                    ]})],
+                },
+                ..command(user, json!({}))
+            },
+            _ => InteractionSpec::ping(),
+        };
+        prepared.push(signer.sign(&state.build_interaction(&spec)?));
+    }
+    Ok(prepared)
+}
+
+/// Runs the join storm, the mix, and reports the standalone process's memory.
+///
+/// # Errors
+///
+/// When the system does not start.
+#[allow(clippy::too_many_lines)]
+pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
+    let members: u64 = ctx.pick(10_000, 500);
+    let storm = ctx.pick(STORM, Duration::from_secs(1));
+    let rate = members as f64 / storm.as_secs_f64();
+    let rounds = ctx.runs as u64;
+    let mix_rate: f64 = ctx.pick(1_000.0, 300.0);
+    let mix_duration = ctx.pick(Duration::from_secs(10), Duration::from_secs(1));
+    let mut section = Section::new(
+        "Join storm and mix (standalone)",
+        format!(
+            "The `kalcord` binary (standalone: SQLite, in-process bus, memory cache) on the server core, the Discord \
+             and Kaltura emulators in the benchmark process. The owner starts a live meeting; each of {rounds} \
+             round(s), {} members kalcord has never seen press its Join button once each, offered at an even {}/s \
+             (open loop: latency counts from when each press was due), then the same members press again, now \
+             known. Each press is the emulator's payload (member with roles, channel, the meeting message with its \
+             components, locale, entitlements), signed before the round. An answer counts when it is a 200 with \
+             the member's personal launch link. Kaltura requests are read from the emulator's log. Then a mix \
+             offered at {}/s for {mix_duration:?}: 60% Join presses, 15% `/meeting join`, 15% `/meeting list`, \
+             5% autocomplete of `/meeting join meeting:`, 5% PING, by known members.",
+            thousands(members as f64),
+            thousands(rate),
+            thousands(mix_rate),
+        ),
+    );
+    let system = start(ctx, members * rounds).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_kib = system.kalcord.rss_kib();
+    let signer = Signer::new(KEY);
+    let (mut new_p99, mut known_p99, mut new_p50, mut known_p50, mut new_rate, mut known_rate) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let url = format!("{}/interactions", system.api);
+    for round in 0..rounds {
+        let users = FIRST_MEMBER + round * members..FIRST_MEMBER + (round + 1) * members;
+        for known in [false, true] {
+            let requests = clicks(&system, &signer, users.clone())?;
+            system.kaltura.state().clear_requests();
+            let mode = Mode::Open { rate, connections: 512 };
+            let report = load(&url, mode, storm, requests, true, interactions::launch_link()).await?;
+            let (calls, added) = kaltura_calls(&system.kaltura);
+            let label = if known { "known members" } else { "new members" };
+            section.runs.push(format!(
+                "round {} {}; Kaltura: {}",
+                round + 1,
+                run_line(label, &report),
+                calls_text(&calls)
+            ));
+            section.check(
+                report.failed() == 0 && report.ok == members,
+                format!("round {}, {label}: every join answered with a link ({} of {members})", round + 1, report.ok),
+            );
+            if known {
+                let total: u64 = calls.values().sum();
+                section.check(
+                    total == 0,
+                    format!("round {}: known members' joins made {total} Kaltura requests", round + 1),
+                );
+                known_p99.push(report.latency.p99_ms);
+                known_p50.push(report.latency.p50_ms);
+                known_rate.push(report.throughput);
+            } else {
+                let adds = calls.get("user.add").copied().unwrap_or(0);
+                let others: u64 = calls.iter().filter(|(name, _)| *name != "user.add").map(|(_, count)| count).sum();
+                section.check(
+                    adds == members && added.len() as u64 == members && others == 0,
+                    format!("round {}: new members made {adds} user.add for {} distinct users and {others} other Kaltura requests (expected exactly one user.add per member)", round + 1, added.len()),
+                );
+                new_p99.push(report.latency.p99_ms);
+                new_p50.push(report.latency.p50_ms);
+                new_rate.push(report.throughput);
+            }
+        }
+    }
+    for (label, p50, p99, rates) in
+        [("new", &new_p50, &new_p99, &new_rate), ("known", &known_p50, &known_p99, &known_rate)]
+    {
+        let p99 = median(p99);
+        section.at_most(
+            format!("Join storm, {} {label} members in {storm:?} — p99", thousands(members as f64)),
+            format!("p99 {} (p50 {}); {}/s answered", ms(p99), ms(median(p50)), thousands(median(rates))),
+            p99,
+            P99_TARGET,
+            " ms",
+            ctx.judge(),
+        );
+    }
+
+    let requests = mix(&system, &signer, FIRST_MEMBER..FIRST_MEMBER + members.min(2_000))?;
+    let mode = Mode::Open { rate: mix_rate, connections: 512 };
+    let report = load(&url, mode, mix_duration, requests, false, interactions::any_response()).await?;
+    section.runs.push(run_line("mix", &report));
+    section.check(report.failed() == 0, format!("mix: every interaction answered ({} failed)", report.failed()));
+    section.info(
+        format!("Mix at {}/s offered", thousands(mix_rate)),
+        format!(
+            "p50 {}, p99 {}, max {}",
+            ms(report.latency.p50_ms),
+            ms(report.latency.p99_ms),
+            ms(report.latency.max_ms)
+        ),
+    );
+
+    let peak_kib = system.kalcord.peak_kib();
+    section.info(
+        "Standalone RSS: idle after start → peak under load (emulators outside the process)".to_owned(),
+        format!("{:.1} MiB → {:.1} MiB", idle_kib as f64 / 1024.0, peak_kib as f64 / 1024.0),
+    );
+    system.kalcord.stop().await;
+    system.discord.stop().await;
+    system.kaltura.stop().await;
+    Ok(section)
+}
