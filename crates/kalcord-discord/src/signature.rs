@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
+pub mod batch;
+
 /// Default oldest timestamp accepted.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_mins(5);
 /// Header carrying the signature.
@@ -84,6 +86,37 @@ impl Verifier {
         body: &[u8],
         now: i64,
     ) -> Result<(), SignatureError> {
+        let signed = Self::parse(signature, timestamp, body)?;
+        self.key.verify_strict(&signed.message, &signed.signature).map_err(|_| SignatureError::Invalid)?;
+        self.check_age(signed.sent, now)
+    }
+
+    /// [`Verifier::verify`], batched with the other requests this thread verifies at the same
+    /// moment: under load, signatures that arrive together are checked with one Ed25519 batch
+    /// verification (about half the work of checking them one by one); a lone request, or a
+    /// batch holding a bad signature, is checked one by one with `verify_strict`. See
+    /// [`batch`](self::batch) for the details and the guarantees.
+    ///
+    /// # Errors
+    ///
+    /// Any [`SignatureError`]; every one of them means 401.
+    pub async fn verify_batched(
+        &self,
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), SignatureError> {
+        let signed = Self::parse(signature, timestamp, body)?;
+        let sent = signed.sent;
+        if !batch::verify(self.key, signed.message, signed.signature).await {
+            return Err(SignatureError::Invalid);
+        }
+        self.check_age(sent, now)
+    }
+
+    /// The signed message and signature, or why the headers are unusable.
+    fn parse(signature: Option<&str>, timestamp: Option<&str>, body: &[u8]) -> Result<Signed, SignatureError> {
         let signature = signature.map(str::trim).filter(|s| !s.is_empty()).ok_or(SignatureError::Missing)?;
         let timestamp = timestamp.map(str::trim).filter(|t| !t.is_empty()).ok_or(SignatureError::Missing)?;
         let mut bytes = [0u8; 64];
@@ -91,11 +124,16 @@ impl Verifier {
         if timestamp.len() > 20 || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SignatureError::MalformedTimestamp);
         }
+        // NOTE: a timestamp that does not fit is reported after the signature, as before.
+        let sent = timestamp.parse().ok();
         let mut message = Vec::with_capacity(timestamp.len() + body.len());
         message.extend_from_slice(timestamp.as_bytes());
         message.extend_from_slice(body);
-        self.key.verify_strict(&message, &Signature::from_bytes(&bytes)).map_err(|_| SignatureError::Invalid)?;
-        let sent: i64 = timestamp.parse().map_err(|_| SignatureError::MalformedTimestamp)?;
+        Ok(Signed { message, signature: Signature::from_bytes(&bytes), sent })
+    }
+
+    fn check_age(&self, sent: Option<i64>, now: i64) -> Result<(), SignatureError> {
+        let sent = sent.ok_or(SignatureError::MalformedTimestamp)?;
         let age_seconds = now.saturating_sub(sent);
         let limit = i64::try_from(self.max_age.as_secs()).unwrap_or(i64::MAX);
         if age_seconds.abs() > limit {
@@ -103,6 +141,13 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// A request's signed bytes.
+struct Signed {
+    message: Vec<u8>,
+    signature: Signature,
+    sent: Option<i64>,
 }
 
 #[cfg(test)]

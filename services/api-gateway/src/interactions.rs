@@ -85,7 +85,7 @@ pub async fn post_interactions(
         .inspect_err(|_| count("too_large"))?;
     let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
     let now = unix_millis() / 1000;
-    if let Err(err) = verifier.verify(header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER), &body, now) {
+    if let Err(err) = verifier.verify_batched(header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER), &body, now).await {
         count("unauthorized");
         tracing::debug!(reason = %err, "refused an interaction");
         let message = match err {
