@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "api",
     )
     .await?;
-    let env = DistributedEnv::new(false).await?;
+    let env = DistributedEnv::new(true).await?;
     let mut vars = env.vars();
     vars.extend([
         ("KALCORD_DISCORD_PUBLIC_KEY".to_owned(), signer.public_key_hex()),

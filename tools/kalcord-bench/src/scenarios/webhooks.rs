@@ -23,7 +23,7 @@ const CONNECTIONS: usize = 64;
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let duration = ctx.pick(Duration::from_secs(5), Duration::from_secs(1));
     let per_run: i64 = ctx.pick(80_000, 5_000);
-    let env = DistributedEnv::new(false).await?;
+    let env = DistributedEnv::new(true).await?;
     let mut vars = env.vars();
     vars.extend(
         [
