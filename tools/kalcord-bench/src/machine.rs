@@ -28,7 +28,8 @@ pub fn describe(pinned: bool) -> String {
         .map_or_else(|_| "unknown".to_owned(), |k| k.trim().to_owned());
     let rustc = output("rustc", &["-V"]).unwrap_or_else(|| "unknown rustc".to_owned());
     let revision = output("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-    let dirty = output("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty = output("git", &["status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/benchmarks.md"])
+        .is_some_and(|s| !s.is_empty());
     let placement = if pinned {
         "servers pinned to CPU 0 (`taskset -c 0`), the load generator, emulators and consumers to CPU 1 \
          (`taskset -c 1`); PostgreSQL, Redis and NATS are the machine's own services and not pinned"

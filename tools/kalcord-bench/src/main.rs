@@ -91,6 +91,16 @@ generator down (closed-loop tools hide this).
 - **One core each.** The server core runs the system under test; the load generator, the emulators and the \
 consumers share the other. PostgreSQL, Redis and NATS are the machine's own services and float.
 - **Release build.** Every binary is built with `--release` (LTO, one codegen unit), as shipped.
+- **Why the edge beats the bare handler.** The bare handler verifies each signature on its own, as \
+the brief for it says; kalcord's edge verifies the signatures that reach a worker together in one Ed25519 \
+batch (`crates/kalcord-discord/src/signature/batch.rs`), which halves the cryptography per request under \
+load and more than pays for what the edge adds (routing, a tracing span, metrics). Without batching, the \
+edge served about 78% of the bare handler's PINGs on this machine (one quick run, 2026-12-07): \
+verification is about 40 µs of the bare handler's 52 µs of CPU per request, and the edge's own work about \
+15 µs. A lone request is still checked with `verify_strict`, so batching costs nothing at low load.
+- **The join storm is paced, not pushed.** 10,000 presses in 10 seconds is the scenario asked for; the \
+closed-loop row shows how many known members' joins the standalone process answers per second on its one \
+core when pushed as hard as 64 connections can.
 ";
 
 fn document(args: &Args, ctx: &Ctx, sections: &[Section], minutes: f64) -> String {
@@ -101,7 +111,7 @@ fn document(args: &Args, ctx: &Ctx, sections: &[Section], minutes: f64) -> Strin
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
-        "<!-- Written by `make bench` (crates/kalcord-bench, scripts/bench.sh). Edit the generator, not this file. -->\n"
+        "<!-- Written by `make bench` (tools/kalcord-bench, scripts/bench.sh). Edit the generator, not this file. -->\n"
     );
     let _ = writeln!(
         out,

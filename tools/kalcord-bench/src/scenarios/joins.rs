@@ -282,6 +282,39 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         );
     }
 
+    // The most the process answers: known members pressing Join over 64 connections, closed loop.
+    let mut pushed = Vec::new();
+    for run in 0..ctx.runs {
+        // NOTE: every press a new interaction (its own id), as Discord sends them; enough for the run.
+        let presses: u64 = ctx.pick(50_000, 2_000);
+        let requests = (0..presses)
+            .map(|n| {
+                let payload = system.discord.state().build_interaction(&click(
+                    system.message_id,
+                    &system.custom_id,
+                    FIRST_MEMBER + n % members,
+                ))?;
+                Ok(signer.sign(&payload))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let report =
+            load(&url, Mode::Closed { connections: 64 }, mix_duration / 2, requests, true, interactions::launch_link())
+                .await?;
+        section.runs.push(format!(
+            "run {} {}",
+            run + 1,
+            run_line("known members, closed loop, 64 connections", &report)
+        ));
+        section.check(report.failed() == 0, format!("closed-loop joins: {} failed", report.failed()));
+        pushed.push((report.throughput, report.latency.p99_ms));
+    }
+    let rates: Vec<f64> = pushed.iter().map(|(rate, _)| *rate).collect();
+    let p99s: Vec<f64> = pushed.iter().map(|(_, p99)| *p99).collect();
+    section.info(
+        "Joins by known members, 64 connections, closed loop (the most one core answers)".to_owned(),
+        format!("{}/s; p99 {}", thousands(median(&rates)), ms(median(&p99s))),
+    );
+
     let requests = mix(&system, &signer, FIRST_MEMBER..FIRST_MEMBER + members.min(2_000))?;
     let mode = Mode::Open { rate: mix_rate, connections: 512 };
     let report = load(&url, mode, mix_duration, requests, false, interactions::any_response()).await?;
