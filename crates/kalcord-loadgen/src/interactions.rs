@@ -88,17 +88,23 @@ impl Signer {
     }
 }
 
+/// The `type` of a 200 interaction response, or why it is not one.
+fn response_type(status: u16, body: &[u8]) -> Result<u64, String> {
+    if status != 200 {
+        return Err(format!("status {status}"));
+    }
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|answer| answer["type"].as_u64())
+        .ok_or_else(|| "not an interaction response".to_owned())
+}
+
 /// Passes a 200 `{"type":1}` (PONG).
 #[must_use]
 pub fn pong() -> Check {
-    Arc::new(|status, body| {
-        if status != 200 {
-            return Err(format!("status {status}"));
-        }
-        match serde_json::from_slice::<Value>(body) {
-            Ok(answer) if answer["type"] == 1 => Ok(()),
-            _ => Err("not a PONG".to_owned()),
-        }
+    Arc::new(|status, body| match response_type(status, body)? {
+        1 => Ok(()),
+        _ => Err("not a PONG".to_owned()),
     })
 }
 
@@ -123,14 +129,9 @@ pub fn launch_link() -> Check {
 /// Passes a 200 with any interaction response type (PONG, or `type` 4 to 9).
 #[must_use]
 pub fn any_response() -> Check {
-    Arc::new(|status, body| {
-        if status != 200 {
-            return Err(format!("status {status}"));
-        }
-        match serde_json::from_slice::<Value>(body) {
-            Ok(answer) if matches!(answer["type"].as_u64(), Some(1 | 4..=9)) => Ok(()),
-            _ => Err("not an interaction response".to_owned()),
-        }
+    Arc::new(|status, body| match response_type(status, body)? {
+        1 | 4..=9 => Ok(()),
+        _ => Err("not an interaction response".to_owned()),
     })
 }
 

@@ -21,6 +21,17 @@ pub struct Spawned {
     stderr: Arc<Mutex<String>>,
 }
 
+/// How to start a process, beyond its program, arguments and environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Launch<'a> {
+    /// Working directory (default: this one), where relative paths such as `data/` land.
+    pub dir: Option<&'a Path>,
+    /// The only CPU it may run on (`taskset -c`), for benchmarks that keep load and server apart.
+    pub cpu: Option<usize>,
+    /// The listener whose `listening` line means it started (default `admin`).
+    pub announce: Option<&'a str>,
+}
+
 /// Path of a workspace binary, built next to the test binaries.
 ///
 /// `cargo nextest run --workspace` (the `make test` command) builds every binary first; when
@@ -60,8 +71,35 @@ impl Spawned {
     ///
     /// When the process cannot start, exits, or does not announce its admin listener within 60 s.
     pub async fn start(program: &Path, args: &[&str], env: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::launch(program, args, env, &Launch::default()).await
+    }
+
+    /// [`Spawned::start`] with a working directory, a CPU to run on, or another listener to
+    /// wait for.
+    ///
+    /// # Errors
+    ///
+    /// When the process cannot start, exits, or does not announce the listener within 60 s.
+    pub async fn launch(
+        program: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        launch: &Launch<'_>,
+    ) -> anyhow::Result<Self> {
         let name = program.file_name().map_or_else(|| "process".to_owned(), |n| n.to_string_lossy().into_owned());
-        let mut command = Command::new(program);
+        let announce = launch.announce.unwrap_or("admin");
+        let mut command = match launch.cpu {
+            Some(cpu) => {
+                // NOTE: taskset execs the program, so the child's pid is the program's.
+                let mut command = Command::new("taskset");
+                command.arg("-c").arg(cpu.to_string()).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        if let Some(dir) = launch.dir {
+            command.current_dir(dir);
+        }
         command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         for (key, _) in std::env::vars_os().filter(|(key, _)| key.to_string_lossy().starts_with("KALCORD_")) {
             command.env_remove(key);
@@ -89,7 +127,7 @@ impl Spawned {
             while let Some(line) = out_lines.next_line().await? {
                 if let Some((what, url)) = line.strip_prefix("listening ").and_then(|rest| rest.split_once(' ')) {
                     endpoints.insert(what.to_owned(), url.to_owned());
-                    if what == "admin" {
+                    if what == announce {
                         return Ok::<bool, std::io::Error>(true);
                     }
                 }
@@ -105,7 +143,7 @@ impl Spawned {
             Ok(Ok(false)) => bail!("{} exited before listening; stderr:\n{}", spawned.name, spawned.stderr().await),
             Ok(Err(err)) => bail!("reading {} output failed: {err}", spawned.name),
             Err(_) => bail!(
-                "{} did not announce its listeners within 60 s; stderr:\n{}",
+                "{} did not announce its {announce} listener within 60 s; stderr:\n{}",
                 spawned.name,
                 spawned.stderr().await
             ),

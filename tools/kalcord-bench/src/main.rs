@@ -131,7 +131,7 @@ fn document(args: &Args, ctx: &Ctx, sections: &[Section], minutes: f64) -> Strin
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "## Machine\n\n{}", machine::describe(ctx.cores.pinned));
+    let _ = writeln!(out, "## Machine\n\n{}", machine::describe(ctx.cores.pinned()));
     let _ = writeln!(
         out,
         "## Reproduce\n\n```sh\nmake services   # PostgreSQL, Redis and NATS with JetStream on 127.0.0.1\nmake bench      # \

@@ -1,36 +1,36 @@
-//! The systems under test as real processes: started (pinned to the server core when the
-//! machine has two), read for RSS and CPU time, stopped with SIGTERM.
+//! The systems under test as real processes (`kalcord_test_util::process::Spawned`): started on
+//! the server CPU when the machine has two, read for RSS and CPU time.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::Mutex;
+use anyhow::Context as _;
+use kalcord_test_util::process::{Launch, Spawned};
 
-/// The core servers run on and the core the load generator runs on, when there are two.
+/// Where servers run.
 #[derive(Clone, Copy, Debug)]
 pub struct Cores {
-    /// `taskset -c` for servers, `None` when not pinning.
+    /// The CPU servers are pinned to (`taskset -c`); `None` when not pinning.
     pub server: Option<usize>,
-    /// Description for the report.
-    pub pinned: bool,
 }
 
 impl Cores {
-    /// Pins servers to core 0 when `taskset` exists and this process may use two cores or more.
+    /// Servers on CPU 0 when `pin`, `taskset` exists and the machine has two CPUs or more.
     #[must_use]
     pub fn detect(pin: bool) -> Self {
         let taskset = std::process::Command::new("taskset").arg("-V").output().is_ok_and(|out| out.status.success());
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let machine = std::fs::read_to_string("/proc/cpuinfo")
+        let cpus = std::fs::read_to_string("/proc/cpuinfo")
             .map_or(1, |info| info.lines().filter(|line| line.starts_with("processor")).count());
-        let pinned = pin && taskset && machine >= 2 && cores >= 1;
-        Self { server: pinned.then_some(0), pinned }
+        Self { server: (pin && taskset && cpus >= 2).then_some(0) }
+    }
+
+    /// Not pinned: servers share every CPU.
+    pub const SHARED: Self = Self { server: None };
+
+    /// Whether servers are pinned.
+    #[must_use]
+    pub fn pinned(self) -> bool {
+        self.server.is_some()
     }
 }
 
@@ -46,166 +46,59 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// A running server.
-#[derive(Debug)]
-pub struct Proc {
-    child: Child,
-    endpoints: BTreeMap<String, String>,
-    name: String,
-    stderr: Arc<Mutex<String>>,
+/// Starts the workspace binary `name` on the server CPU and waits for its `announce` listener
+/// (and, when that is `admin`, for `/readyz`).
+///
+/// # Errors
+///
+/// When it is missing, does not start or does not turn ready.
+pub async fn start(
+    name: &str,
+    args: &[&str],
+    env: &[(String, String)],
+    cores: Cores,
+    announce: &str,
+    dir: Option<&Path>,
+) -> anyhow::Result<Spawned> {
+    let launch = Launch { dir, cpu: cores.server, announce: Some(announce) };
+    let process = Spawned::launch(&binary(name)?, args, env, &launch).await?;
+    if announce == "admin" {
+        process.wait_ready(Duration::from_secs(60)).await?;
+    }
+    Ok(process)
 }
 
-impl Proc {
-    /// Starts `binary` (pinned to `cores.server`) with `env` (inherited `KALCORD_*` variables
-    /// removed) and waits for its `listening <announce> <url>` line.
-    ///
-    /// # Errors
-    ///
-    /// When it cannot start or does not announce within 60 s.
-    pub async fn start(
-        binary: &Path,
-        args: &[String],
-        env: &[(String, String)],
-        cores: Cores,
-        announce: &str,
-    ) -> anyhow::Result<Self> {
-        Self::start_in(None, binary, args, env, cores, announce).await
-    }
+/// SIGTERM, waiting up to 20 s (a benchmark only needs it gone).
+pub async fn stop(process: Spawned) {
+    let _ = process.terminate(Duration::from_secs(20)).await;
+}
 
-    /// [`Proc::start`] in the working directory `dir` (relative paths such as `data/` land there).
-    ///
-    /// # Errors
-    ///
-    /// When it cannot start or does not announce within 60 s.
-    pub async fn start_in(
-        dir: Option<&Path>,
-        binary: &Path,
-        args: &[String],
-        env: &[(String, String)],
-        cores: Cores,
-        announce: &str,
-    ) -> anyhow::Result<Self> {
-        let name = binary.file_name().map_or_else(|| "server".to_owned(), |n| n.to_string_lossy().into_owned());
-        let mut command = match cores.server {
-            Some(core) => {
-                let mut command = Command::new("taskset");
-                command.arg("-c").arg(core.to_string()).arg(binary);
-                command
-            }
-            None => Command::new(binary),
-        };
-        if let Some(dir) = dir {
-            command.current_dir(dir);
-        }
-        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        for (key, _) in std::env::vars_os().filter(|(key, _)| key.to_string_lossy().starts_with("KALCORD_")) {
-            command.env_remove(key);
-        }
-        command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let mut child = command.spawn().with_context(|| format!("cannot start {}", binary.display()))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_lines = BufReader::new(child.stderr.take().context("stderr")?).lines();
-        let sink = Arc::clone(&stderr);
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = err_lines.next_line().await {
-                let mut text = sink.lock().await;
-                // NOTE: keep the tail only; a long run must not grow this process.
-                if text.len() > 64 * 1024 {
-                    text.clear();
-                }
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        let mut out_lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-        let mut endpoints = BTreeMap::new();
-        let announced = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = out_lines.next_line().await? {
-                if let Some((what, url)) = line.strip_prefix("listening ").and_then(|rest| rest.split_once(' ')) {
-                    endpoints.insert(what.to_owned(), url.to_owned());
-                    if what == announce {
-                        return Ok::<bool, std::io::Error>(true);
-                    }
-                }
-            }
-            Ok(false)
-        })
-        .await;
-        tokio::spawn(async move { while let Ok(Some(_)) = out_lines.next_line().await {} });
-        let proc = Self { child, endpoints, name, stderr };
-        match announced {
-            Ok(Ok(true)) => Ok(proc),
-            _ => bail!("{} did not start; stderr:\n{}", proc.name, proc.stderr.lock().await),
-        }
-    }
-
-    /// URL of an announced listener.
-    ///
-    /// # Errors
-    ///
-    /// When it announced none of that name.
-    pub fn url(&self, name: &str) -> anyhow::Result<&str> {
-        self.endpoints
-            .get(name)
-            .map(String::as_str)
-            .with_context(|| format!("{} announced no {name} listener", self.name))
-    }
-
-    /// Polls the admin listener's `/readyz` until it answers 200.
-    ///
-    /// # Errors
-    ///
-    /// When it does not within 60 s.
-    pub async fn wait_ready(&self) -> anyhow::Result<()> {
-        let url = format!("{}/readyz", self.url("admin")?);
-        let client = reqwest::Client::new();
-        for _ in 0..600 {
-            if client.get(&url).send().await.is_ok_and(|answer| answer.status().is_success()) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("{} not ready within 60 s; stderr:\n{}", self.name, self.stderr.lock().await)
-    }
-
-    /// Process id.
-    #[must_use]
-    pub fn pid(&self) -> u32 {
-        self.child.id().unwrap_or(0)
-    }
-
+/// What `/proc` tells of a running process.
+pub trait Stats {
     /// Resident set size now, in KiB.
-    #[must_use]
-    pub fn rss_kib(&self) -> u64 {
-        status_field(self.pid(), "VmRSS:")
-    }
-
+    fn rss_kib(&self) -> u64;
     /// Largest resident set size so far, in KiB.
-    #[must_use]
-    pub fn peak_kib(&self) -> u64 {
-        status_field(self.pid(), "VmHWM:")
-    }
-
+    fn peak_kib(&self) -> u64;
     /// CPU time used so far (user + system), in seconds.
-    #[must_use]
-    pub fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(self.pid())
+    fn cpu_seconds(&self) -> f64;
+}
+
+impl Stats for Spawned {
+    fn rss_kib(&self) -> u64 {
+        status_field(self.pid().unwrap_or(0), "VmRSS:")
     }
 
-    /// SIGTERM, then a kill after 20 s.
-    pub async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
-            if tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.is_err() {
-                let _ = self.child.kill().await;
-            }
-        }
+    fn peak_kib(&self) -> u64 {
+        status_field(self.pid().unwrap_or(0), "VmHWM:")
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.pid().unwrap_or(0))
     }
 }
 
 /// A `/proc/PID/status` field in KiB (0 when the process is gone).
-#[must_use]
-pub fn status_field(pid: u32, field: &str) -> u64 {
+fn status_field(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
@@ -218,13 +111,12 @@ pub fn status_field(pid: u32, field: &str) -> u64 {
 }
 
 /// User + system CPU seconds of `pid` (`/proc/PID/stat`, clock ticks of 1/100 s).
-#[must_use]
-pub fn cpu_seconds(pid: u32) -> f64 {
+fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // NOTE: fields after the command name (which may hold spaces) start after the last ')'.
     let Some(rest) = stat.rfind(')').map(|end| &stat[end + 1..]) else { return 0.0 };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |index: usize| fields.get(index).and_then(|value| value.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 of stat; here 0-based after the name: 11 and 12.
+    // NOTE: utime and stime are fields 14 and 15 of stat; counted from after the name, 11 and 12.
     (ticks(11) + ticks(12)) as f64 / 100.0
 }

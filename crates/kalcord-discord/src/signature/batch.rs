@@ -49,7 +49,7 @@ pub fn batched_total() -> u64 {
 
 struct Pending {
     key: VerifyingKey,
-    message: Vec<u8>,
+    message: Arc<Vec<u8>>,
     signature: Signature,
     /// `None` for the leader's own request.
     reply: Option<oneshot::Sender<bool>>,
@@ -88,16 +88,14 @@ impl Drop for LeaderGuard {
 pub async fn verify(key: VerifyingKey, message: Vec<u8>, signature: Signature) -> bool {
     let queue = QUEUE.with(|queue| Arc::clone(&queue.borrow()));
     let (reply, answer) = oneshot::channel();
-    // NOTE: a follower keeps its own copy of the message, to verify alone if its leader goes away.
+    // NOTE: a follower keeps a handle on its message, to verify alone if its leader goes away.
+    let message = Arc::new(message);
     let kept = {
         let mut state = queue.lock();
-        if state.pending.is_empty() {
-            state.pending.push(Pending { key, message, signature, reply: None });
-            None
-        } else {
-            state.pending.push(Pending { key, message: message.clone(), signature, reply: Some(reply) });
-            Some(message)
-        }
+        let leader = state.pending.is_empty();
+        let reply = (!leader).then_some(reply);
+        state.pending.push(Pending { key, message: Arc::clone(&message), signature, reply });
+        (!leader).then_some(message)
     };
     if let Some(message) = kept {
         return match answer.await {
@@ -108,7 +106,7 @@ pub async fn verify(key: VerifyingKey, message: Vec<u8>, signature: Signature) -
     }
     let mut guard = LeaderGuard { queue: Arc::clone(&queue), armed: true };
     tokio::task::yield_now().await;
-    let (pending, one_by_one) = {
+    let (mut rest, one_by_one) = {
         let mut state = queue.lock();
         let recent_failure = state.failed_at.is_some_and(|at| at.elapsed() < FAILURE_BACKOFF);
         (std::mem::take(&mut state.pending), recent_failure)
@@ -116,7 +114,6 @@ pub async fn verify(key: VerifyingKey, message: Vec<u8>, signature: Signature) -
     guard.armed = false;
     let mut own = false;
     let mut failed = false;
-    let mut rest = pending;
     while !rest.is_empty() {
         let chunk: Vec<Pending> = rest.drain(..rest.len().min(MAX_BATCH)).collect();
         let (results, batch_failed) = check(&chunk, one_by_one || failed);

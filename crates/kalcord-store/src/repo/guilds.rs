@@ -106,11 +106,7 @@ where
     row.bot_joined_at = Set(Some(now));
     row.created_at = Set(now);
     row.updated_at = Set(now);
-    let inserted = guild::Entity::insert(row)
-        .on_conflict(OnConflict::column(Column::Id).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    if inserted > 0 {
+    if insert_if_absent(db, row).await? {
         return Ok(JoinOutcome::New);
     }
     // NOTE: a row only [`order_presence_event`] has stored (inactive, never seen leaving) is a
@@ -196,11 +192,7 @@ where
     row.updated_at = Set(now);
     // NOTE: on PostgreSQL this insert waits for a concurrent, uncommitted insert of the same
     // guild; the guarded update below then sees that row (a new statement, a new snapshot).
-    let inserted = guild::Entity::insert(row)
-        .on_conflict(OnConflict::column(Column::Id).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    if inserted > 0 {
+    if insert_if_absent(db, row).await? {
         return Ok(true);
     }
     let result = guild::Entity::update_many()
@@ -259,6 +251,15 @@ where
     let active: Option<bool> =
         guild::Entity::find_by_id(id).select_only().column(Column::Active).into_tuple().one(db).await?;
     Ok(active.unwrap_or(true))
+}
+
+/// Inserts `row` unless a guild with its id exists; whether it did.
+async fn insert_if_absent<C: ConnectionTrait>(db: &C, row: guild::ActiveModel) -> Result<bool, StoreError> {
+    let inserted = guild::Entity::insert(row)
+        .on_conflict(OnConflict::column(Column::Id).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
 }
 
 fn new_guild(id: i64, name: &str) -> ActiveModel {

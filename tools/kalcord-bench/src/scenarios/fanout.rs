@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use kalcord_bus::{BusBackend, BusConfig, ConsumerSpec};
+use kalcord_bus::ConsumerSpec;
 use kalcord_discord::gateway::{HEADER_SEQUENCE, STREAM, subject};
 use kalcord_discord_emulator::{DiscordEmulator, EmulatorConfig, GuildSeed, MemberSeed, UserSeed};
 use kalcord_test_util::distributed::DistributedEnv;
 
-use super::Ctx;
-use crate::procs::{Proc, binary};
+use super::{Ctx, nats_bus};
+use crate::procs::{self, Stats as _};
 use crate::report::{Section, median, thousands};
 
 const GUILD: u64 = 41_771_983_423_143_937;
@@ -62,18 +62,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         ("KALCORD_DISCORD_APPLICATION_ID".to_owned(), app.id),
         ("KALCORD_TELEMETRY_LOG_FILTER".to_owned(), "warn".to_owned()),
     ]);
-    let shard = Proc::start(&binary("kalcord-gateway-shard")?, &[], &vars, ctx.cores, "admin").await?;
-    shard.wait_ready().await?;
-    let bus_config = BusConfig {
-        backend: BusBackend::Nats,
-        connect_timeout: Duration::from_secs(5),
-        prefix: env.prefix().to_owned(),
-        request_timeout: Duration::from_secs(5),
-        stream_replicas: 1,
-        token: None,
-        url: kalcord_test_util::env::nats_url().parse()?,
-    };
-    let bus = kalcord_bus::connect(&bus_config, "fanout-bench").await?;
+    let shard = procs::start("kalcord-gateway-shard", &[], &vars, ctx.cores, "admin", None).await?;
+    let bus = nats_bus(env.prefix(), "fanout-bench").await?;
     let mut spec = ConsumerSpec::new(STREAM, "fanout", subject("GUILD_MEMBER_UPDATE"));
     spec.max_in_flight = 4_096;
     let mut consumer = bus.consume(&spec).await?;
@@ -132,7 +122,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "/s",
         ctx.judge(),
     );
-    shard.stop().await;
+    procs::stop(shard).await;
     let _ = bus.close().await;
     let _ = env.cleanup().await;
     emulator.stop().await;

@@ -7,42 +7,22 @@
 //! members again, now known.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
-use kalcord_discord::egress::{Egress, EgressConfig};
-use kalcord_discord_emulator::{
-    DiscordEmulator, EmulatorConfig, InteractionKind, InteractionSpec, MemberSeed, UserSeed, seed,
-};
-use kalcord_kaltura_emulator::{Emulator as KalturaEmulator, PartnerConfig};
-use kalcord_loadgen::interactions::{self, Signer};
+use kalcord_discord_emulator::{InteractionKind, InteractionSpec};
+use kalcord_kaltura_emulator::Emulator as KalturaEmulator;
+use kalcord_loadgen::interactions;
 use kalcord_loadgen::{Mode, Prepared};
+use kalcord_test_util::process::Spawned;
 use serde_json::{Value, json};
 
+use super::demo::{Emulators, FIRST_MEMBER, Meeting, click, meeting_command};
 use super::{Ctx, load, run_line};
-use crate::procs::{Proc, binary};
+use crate::procs::{self, Stats as _};
 use crate::report::{Section, median, ms, thousands};
 
-const FIRST_MEMBER: u64 = 1_284_000_000_001_000_000;
-const PARTNER: i64 = 4_200_001;
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
-const KEY: [u8; 32] = [7; 32];
 const STORM: Duration = Duration::from_secs(10);
 const P99_TARGET: f64 = 100.0;
-
-fn click(message_id: u64, custom_id: &str, user_id: u64) -> InteractionSpec {
-    InteractionSpec {
-        kind: InteractionKind::Button { custom_id: custom_id.to_owned(), message_id },
-        guild_id: Some(seed::GUILD_ID),
-        channel_id: Some(seed::GENERAL_CHANNEL),
-        user_id,
-        locale: None,
-    }
-}
-
-fn command(user_id: u64, sub: Value) -> InteractionSpec {
-    InteractionSpec::command(seed::GUILD_ID, user_id, "meeting", vec![sub]).in_channel(seed::GENERAL_CHANNEL)
-}
 
 /// Kaltura requests since the last clear, by `service.action`, and the user ids of `user.add`.
 fn kaltura_calls(kaltura: &KalturaEmulator) -> (BTreeMap<String, u64>, BTreeSet<String>) {
@@ -68,112 +48,41 @@ fn calls_text(calls: &BTreeMap<String, u64>) -> String {
 }
 
 struct System {
-    discord: DiscordEmulator,
-    kaltura: KalturaEmulator,
-    kalcord: Proc,
+    emulators: Emulators,
+    kalcord: Spawned,
     api: String,
-    custom_id: String,
-    message_id: u64,
+    meeting: Meeting,
     _data: tempfile::TempDir,
 }
 
 async fn start(ctx: &Ctx, members: u64) -> anyhow::Result<System> {
-    let kaltura = KalturaEmulator::start(
-        kalcord_kaltura_emulator::EmulatorConfig::default().with_partner(PartnerConfig::new(PARTNER, SECRET)),
-    )
-    .await?;
-    let mut guild = seed::demo_guild();
-    guild.members.reserve(usize::try_from(members)?);
-    for n in 0..members {
-        guild = guild.with_member(MemberSeed::new(UserSeed::new(FIRST_MEMBER + n, &format!("member{n}"))));
-    }
-    let mut config = EmulatorConfig::default().with_guild(guild);
-    config.application.signing_key_hex = Some(hex::encode(KEY));
-    let discord = DiscordEmulator::start(config).await?;
-    let app = discord.application();
+    let emulators = Emulators::start(members).await?;
     let data = tempfile::tempdir()?;
-    let env: Vec<(String, String)> = [
-        ("KALCORD_STORE_URL", format!("sqlite://{}/bench.db", data.path().display())),
-        ("KALCORD_API_GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
-        ("KALCORD_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
-        ("KALCORD_TELEMETRY_LOG_FILTER", "warn".to_owned()),
-        ("KALCORD_SECRETS_TENANT_FILE", format!("{}/tenants.toml", data.path().display())),
-        ("KALCORD_DISCORD_API_BASE", discord.api_authority()),
-        ("KALCORD_DISCORD_APPLICATION_ID", app.id.clone()),
-        ("KALCORD_DISCORD_PUBLIC_KEY", app.public_key_hex.clone()),
-        ("KALCORD_DISCORD_BOT_TOKEN", app.bot_token.clone()),
-        ("KALCORD_KALTURA_PARTNER_ID", PARTNER.to_string()),
-        ("KALCORD_KALTURA_ADMIN_SECRET", SECRET.to_owned()),
-        ("KALCORD_KALTURA_SERVICE_URL", kaltura.base_url()),
-        ("KALCORD_KALTURA_KAF_URL", kaltura.base_url()),
-        ("KALCORD_SANDBOX_DISCORD", "off".to_owned()),
-        ("KALCORD_SANDBOX_KALTURA", "off".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let kalcord = Proc::start(&binary("kalcord")?, &[], &env, ctx.cores, "admin").await?;
-    kalcord.wait_ready().await?;
-    let api = kalcord.url("api")?.to_owned();
-    discord.state().set_interactions_url(Some(format!("{api}/interactions").parse()?));
-    let egress = Egress::new(
-        EgressConfig {
-            api_base: Some(discord.api_authority()),
-            application_id: app.id.parse()?,
-            bot_token: kalcord_config::Secret::new(app.bot_token.clone()),
-            global_per_second: 50,
-            invalid_limit: 100,
-            timeout: Duration::from_secs(5),
-        },
-        Arc::new(kalcord_cache::MemoryCache::new("bench", 100)),
+    let mut env = emulators.vars(data.path());
+    env.extend(
+        [
+            ("KALCORD_STORE_URL", format!("sqlite://{}/bench.db", data.path().display())),
+            ("KALCORD_API_GATEWAY_LISTEN", "127.0.0.1:0".to_owned()),
+            ("KALCORD_ADMIN_LISTEN", "127.0.0.1:0".to_owned()),
+            ("KALCORD_SANDBOX_DISCORD", "off".to_owned()),
+            ("KALCORD_SANDBOX_KALTURA", "off".to_owned()),
+        ]
+        .map(|(key, value)| (key.to_owned(), value)),
     );
-    let commands = serde_json::to_value(kalcord_discord::command::all())?;
-    egress.overwrite_commands(Some(seed::GUILD_ID), &commands).await?;
-    let start = command(
-        seed::OWNER_ID,
-        json!({"type": 1, "name": "start", "options": [
-            {"type": 3, "name": "title", "value": "Join storm"},
-            {"type": 3, "name": "kind", "value": "meeting_room"}
-        ]}),
-    );
-    let outcome = discord.state().send_interaction(&start).await?;
-    let answer = outcome.json.clone().unwrap_or_default();
-    let custom_id = answer["data"]["components"][0]["components"]
-        .as_array()
-        .and_then(|buttons| {
-            buttons.iter().find_map(|b| b["custom_id"].as_str().filter(|id| id.contains("join")).map(str::to_owned))
-        })
-        .ok_or_else(|| anyhow::anyhow!("/meeting start answered without a Join button: {answer}"))?;
-    let message_id = discord
-        .state()
-        .messages()
-        .into_iter()
-        .rev()
-        .find(|m| m.components.to_string().contains(&custom_id))
-        .map(|m| m.message_id)
-        .ok_or_else(|| anyhow::anyhow!("the meeting post is missing"))?;
-    Ok(System { discord, kaltura, kalcord, api, custom_id, message_id, _data: data })
-}
-
-fn clicks(system: &System, signer: &Signer, users: std::ops::Range<u64>) -> anyhow::Result<Vec<Prepared>> {
-    users
-        .map(|user| {
-            let payload =
-                system.discord.state().build_interaction(&click(system.message_id, &system.custom_id, user))?;
-            Ok(signer.sign(&payload))
-        })
-        .collect()
+    let kalcord = procs::start("kalcord", &[], &env, ctx.cores, "admin", None).await?;
+    let api = kalcord.url("api").to_owned();
+    let meeting = emulators.live_meeting(&api, "Join storm").await?;
+    Ok(System { emulators, kalcord, api, meeting, _data: data })
 }
 
 /// The mix: Join presses, `/meeting join`, `/meeting list`, autocomplete of a meeting, PINGs.
-fn mix(system: &System, signer: &Signer, users: std::ops::Range<u64>) -> anyhow::Result<Vec<Prepared>> {
-    let state = system.discord.state();
+fn mix(system: &System, users: std::ops::Range<u64>) -> anyhow::Result<Vec<Prepared>> {
     let mut prepared = Vec::new();
     for (index, user) in users.enumerate() {
         let spec = match index % 20 {
-            0..=11 => click(system.message_id, &system.custom_id, user),
-            12..=14 => command(user, json!({"type": 1, "name": "join", "options": []})),
-            15..=17 => command(user, json!({"type": 1, "name": "list", "options": []})),
+            0..=11 => click(&system.meeting, user),
+            12..=14 => meeting_command(user, json!({"type": 1, "name": "join", "options": []})),
+            15..=17 => meeting_command(user, json!({"type": 1, "name": "list", "options": []})),
             18 => InteractionSpec {
                 kind: InteractionKind::Autocomplete {
                     name: "meeting".to_owned(),
@@ -181,11 +90,11 @@ fn mix(system: &System, signer: &Signer, users: std::ops::Range<u64>) -> anyhow:
                         {"type": 3, "name": "meeting", "value": "Jo", "focused": true}
                     ]})],
                 },
-                ..command(user, json!({}))
+                ..meeting_command(user, json!({}))
             },
             _ => InteractionSpec::ping(),
         };
-        prepared.push(signer.sign(&state.build_interaction(&spec)?));
+        prepared.push(system.emulators.signed(&spec)?);
     }
     Ok(prepared)
 }
@@ -223,18 +132,17 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let system = start(ctx, members * rounds).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_kib = system.kalcord.rss_kib();
-    let signer = Signer::new(KEY);
     let (mut new_p99, mut known_p99, mut new_p50, mut known_p50, mut new_rate, mut known_rate) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let url = format!("{}/interactions", system.api);
     for round in 0..rounds {
         let users = FIRST_MEMBER + round * members..FIRST_MEMBER + (round + 1) * members;
         for known in [false, true] {
-            let requests = clicks(&system, &signer, users.clone())?;
-            system.kaltura.state().clear_requests();
+            let requests = system.emulators.presses(&system.meeting, users.clone())?;
+            system.emulators.kaltura.state().clear_requests();
             let mode = Mode::Open { rate, connections: 512 };
             let report = load(&url, mode, storm, requests, true, interactions::launch_link()).await?;
-            let (calls, added) = kaltura_calls(&system.kaltura);
+            let (calls, added) = kaltura_calls(&system.emulators.kaltura);
             let label = if known { "known members" } else { "new members" };
             section.runs.push(format!(
                 "round {} {}; Kaltura: {}",
@@ -287,16 +195,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     for run in 0..ctx.runs {
         // NOTE: every press a new interaction (its own id), as Discord sends them; enough for the run.
         let presses: u64 = ctx.pick(50_000, 2_000);
-        let requests = (0..presses)
-            .map(|n| {
-                let payload = system.discord.state().build_interaction(&click(
-                    system.message_id,
-                    &system.custom_id,
-                    FIRST_MEMBER + n % members,
-                ))?;
-                Ok(signer.sign(&payload))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let requests = system.emulators.presses(&system.meeting, (0..presses).map(|n| FIRST_MEMBER + n % members))?;
         let report =
             load(&url, Mode::Closed { connections: 64 }, mix_duration / 2, requests, true, interactions::launch_link())
                 .await?;
@@ -315,7 +214,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         format!("{}/s; p99 {}", thousands(median(&rates)), ms(median(&p99s))),
     );
 
-    let requests = mix(&system, &signer, FIRST_MEMBER..FIRST_MEMBER + members.min(2_000))?;
+    let requests = mix(&system, FIRST_MEMBER..FIRST_MEMBER + members.min(2_000))?;
     let mode = Mode::Open { rate: mix_rate, connections: 512 };
     let report = load(&url, mode, mix_duration, requests, false, interactions::any_response()).await?;
     section.runs.push(run_line("mix", &report));
@@ -335,8 +234,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "Standalone RSS: idle after start → peak under load (emulators outside the process)".to_owned(),
         format!("{:.1} MiB → {:.1} MiB", idle_kib as f64 / 1024.0, peak_kib as f64 / 1024.0),
     );
-    system.kalcord.stop().await;
-    system.discord.stop().await;
-    system.kaltura.stop().await;
+    procs::stop(system.kalcord).await;
+    system.emulators.stop().await;
     Ok(section)
 }

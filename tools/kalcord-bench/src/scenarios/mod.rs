@@ -1,5 +1,6 @@
 //! The benchmark scenarios. Each returns a [`Section`](crate::report::Section) of the report.
 
+pub mod demo;
 pub mod fanout;
 pub mod joins;
 pub mod ks;
@@ -63,6 +64,24 @@ pub async fn load(
         timeout: Duration::from_secs(5),
     };
     Ok(kalcord_loadgen::run(plan).await?)
+}
+
+/// A bus client on the machine's NATS under `prefix` (the environment of the processes measured).
+///
+/// # Errors
+///
+/// When NATS is unreachable.
+pub async fn nats_bus(prefix: &str, name: &str) -> anyhow::Result<kalcord_bus::SharedBus> {
+    let config = kalcord_bus::BusConfig {
+        backend: kalcord_bus::BusBackend::Nats,
+        connect_timeout: Duration::from_secs(5),
+        prefix: prefix.to_owned(),
+        request_timeout: Duration::from_secs(5),
+        stream_replicas: 1,
+        token: None,
+        url: kalcord_test_util::env::nats_url().parse()?,
+    };
+    Ok(kalcord_bus::connect(&config, name).await?)
 }
 
 /// One line per run: `label: report` with the failures on the same line.

@@ -8,7 +8,9 @@ use kalcord_loadgen::{Mode, Prepared};
 use kalcord_test_util::distributed::DistributedEnv;
 
 use super::{Ctx, load, run_line};
-use crate::procs::{Proc, binary};
+use kalcord_test_util::process::Spawned;
+
+use crate::procs::{self, Stats as _};
 use crate::report::{Section, median, ms, thousands};
 
 const CONNECTIONS: usize = 64;
@@ -25,14 +27,22 @@ fn random_signature(n: u64) -> String {
     hex::encode(bytes)
 }
 
+/// A server measured, and what each run measured of it.
 struct Subject {
     label: &'static str,
-    proc: Proc,
+    proc: Spawned,
     url: String,
     rates: Vec<f64>,
     p50: Vec<f64>,
     p99: Vec<f64>,
     cpu_us: Vec<f64>,
+}
+
+impl Subject {
+    fn new(label: &'static str, proc: Spawned) -> Self {
+        let url = format!("{}/interactions", proc.url("api"));
+        Self { label, proc, url, rates: vec![], p50: vec![], p99: vec![], cpu_us: vec![] }
+    }
 }
 
 /// Runs the scenario.
@@ -47,21 +57,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let payload = emulator.state().build_interaction(&InteractionSpec::ping())?;
     emulator.stop().await;
 
-    let bare = Proc::start(
-        &binary("kalcord-bare-pong")?,
-        &[
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--public-key".into(),
-            signer.public_key_hex(),
-            "--workers".into(),
-            "1".into(),
-        ],
-        &[],
-        ctx.cores,
-        "api",
-    )
-    .await?;
+    let public_key = signer.public_key_hex();
+    let args = ["--listen", "127.0.0.1:0", "--public-key", &public_key, "--workers", "1"];
+    let bare = procs::start("kalcord-bare-pong", &args, &[], ctx.cores, "api", None).await?;
     let env = DistributedEnv::new(true).await?;
     let mut vars = env.vars();
     vars.extend([
@@ -69,8 +67,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         ("KALCORD_API_GATEWAY_WORKERS".to_owned(), "1".to_owned()),
         ("KALCORD_TELEMETRY_LOG_FILTER".to_owned(), "warn".to_owned()),
     ]);
-    let edge = Proc::start(&binary("kalcord-api-gateway")?, &[], &vars, ctx.cores, "admin").await?;
-    edge.wait_ready().await?;
+    let edge = procs::start("kalcord-api-gateway", &[], &vars, ctx.cores, "admin", None).await?;
     let mut section = Section::new(
         "PING at the edge",
         format!(
@@ -83,26 +80,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             ctx.runs
         ),
     );
-    let mut subjects = [
-        Subject {
-            label: "bare handler",
-            url: format!("{}/interactions", bare.url("api")?),
-            proc: bare,
-            rates: vec![],
-            p50: vec![],
-            p99: vec![],
-            cpu_us: vec![],
-        },
-        Subject {
-            label: "kalcord api-gateway",
-            url: format!("{}/interactions", edge.url("api")?),
-            proc: edge,
-            rates: vec![],
-            p50: vec![],
-            p99: vec![],
-            cpu_us: vec![],
-        },
-    ];
+    let mut subjects = [Subject::new("bare handler", bare), Subject::new("kalcord api-gateway", edge)];
     // Warm-up: connections open, caches warm, before anything is measured.
     for subject in &subjects {
         let mode = Mode::Closed { connections: CONNECTIONS };
@@ -163,7 +141,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
 
     // Forged signatures: each costs one verification and no memory.
     let [bare, edge] = subjects;
-    bare.proc.stop().await;
+    procs::stop(bare.proc).await;
     let forged: Vec<Prepared> = (0..ctx.pick(20_000u64, 2_000))
         .map(|n| {
             let mut prepared = signer.sign(&payload);
@@ -200,7 +178,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         " KiB",
         ctx.judge(),
     );
-    edge.proc.stop().await;
+    procs::stop(edge.proc).await;
     let _ = env.cleanup().await;
     Ok(section)
 }

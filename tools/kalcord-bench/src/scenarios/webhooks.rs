@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use kalcord_bus::{BusBackend, BusConfig, ConsumerSpec};
+use kalcord_bus::ConsumerSpec;
 use kalcord_loadgen::{Mode, status_is, webhooks};
 use kalcord_test_util::distributed::DistributedEnv;
 
-use super::{Ctx, load, run_line};
-use crate::procs::{Proc, binary};
+use super::{Ctx, load, nats_bus, run_line};
+use crate::procs::{self, Stats as _};
 use crate::report::{Section, median, ms, thousands};
 
 const PARTNER: i64 = 4_200_001;
@@ -35,9 +35,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
-    let gateway = Proc::start(&binary("kalcord-api-gateway")?, &[], &vars, ctx.cores, "admin").await?;
-    gateway.wait_ready().await?;
-    let url = format!("{}/webhooks/kaltura/default", gateway.url("api")?);
+    let gateway = procs::start("kalcord-api-gateway", &[], &vars, ctx.cores, "admin", None).await?;
+    let url = format!("{}/webhooks/kaltura/default", gateway.url("api"));
     let mut section = Section::new(
         "Kaltura webhook ingestion",
         format!(
@@ -77,16 +76,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         p99s.push(report.latency.p99_ms);
     }
 
-    let bus_config = BusConfig {
-        backend: BusBackend::Nats,
-        connect_timeout: Duration::from_secs(5),
-        prefix: env.prefix().to_owned(),
-        request_timeout: Duration::from_secs(5),
-        stream_replicas: 1,
-        token: None,
-        url: kalcord_test_util::env::nats_url().parse()?,
-    };
-    let bus = kalcord_bus::connect(&bus_config, "webhook-bench").await?;
+    let bus = nats_bus(env.prefix(), "webhook-bench").await?;
     let mut spec = ConsumerSpec::new("KALTURA_WEBHOOKS", "bench", kalcord_proto::subject::KALTURA_WEBHOOKS);
     spec.max_in_flight = 4_096;
     let mut consumer = bus.consume(&spec).await?;
@@ -109,7 +99,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "Kaltura webhook ingestion, stored in JetStream before the 200".to_owned(),
         format!("{}/s; p99 {}", thousands(median(&rates)), ms(median(&p99s))),
     );
-    gateway.stop().await;
+    procs::stop(gateway).await;
     let _ = env.cleanup().await;
     Ok(section)
 }
